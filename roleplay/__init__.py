@@ -1,0 +1,3 @@
+"""roleplay: a training simulator for customer-service staff."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from roleplay.cli import main
+
+raise SystemExit(main())

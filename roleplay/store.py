@@ -1,0 +1,200 @@
+"""The transcript store: sessions and their turns, committed one turn at a time.
+
+`TranscriptStore` is the interface the rest of the code uses; `SqliteStore` is the default.
+Every `add_turn` is its own transaction, so a process killed mid-reply (kill -9, a crashed
+backend) loses nothing that was already said.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from roleplay.errors import StoreError
+from roleplay.mood import Rung
+from roleplay.transcript import Transcript, Turn, utcnow
+
+
+class SessionInfo(BaseModel):
+    """A session's metadata, without its turns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str
+    persona_id: str
+    user: str | None
+    model: str | None
+    started_at: datetime
+    ended_at: datetime | None = None
+    sandbox: bool = False
+    """Trainer try-outs: kept for recovery, never listed in anyone's history."""
+    score: float | None = None
+    """The evaluation's overall score, once the call has been evaluated."""
+    turns: int = 0
+
+
+class TranscriptStore(Protocol):
+    """What the app needs from storage; another database can implement the same methods."""
+
+    def create_session(self, persona_id: str, user: str | None = None, model: str | None = None,
+                       sandbox: bool = False) -> str: ...
+    def add_turn(self, session_id: str, turn: Turn) -> None: ...
+    def load(self, session_id: str) -> Transcript: ...
+    def info(self, session_id: str) -> SessionInfo: ...
+    def list_sessions(self, user: str | None = None, include_sandbox: bool = False) -> list[SessionInfo]: ...
+    def end_session(self, session_id: str) -> None: ...
+    def save_report(self, session_id: str, report: dict[str, Any], score: float | None) -> None: ...
+    def load_report(self, session_id: str) -> dict[str, Any] | None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    persona_id TEXT NOT NULL,
+    user TEXT,
+    model TEXT,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    sandbox INTEGER NOT NULL DEFAULT 0,
+    score REAL,
+    report TEXT
+);
+CREATE TABLE IF NOT EXISTS turns (
+    session_id TEXT NOT NULL REFERENCES sessions(session_id),
+    idx INTEGER NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('customer', 'trainee')),
+    content TEXT NOT NULL,
+    rung_before TEXT,
+    rung_after TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    model TEXT,
+    PRIMARY KEY (session_id, idx)
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user, started_at);
+"""
+
+
+class SqliteStore:
+    """TranscriptStore on one SQLite file; safe to share between threads."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection guarded by a lock: the web app calls from worker threads.
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as err:
+            raise StoreError(f"cannot open the transcript store {path}: {err}; "
+                             "set ROLEPLAY_DB to a writable file") from err
+        self._lock = threading.Lock()
+
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            with self._lock:
+                self._db.row_factory = sqlite3.Row
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as err:
+            raise StoreError(f"transcript store {self.path}: {err}") from err
+
+    def create_session(self, persona_id: str, user: str | None = None, model: str | None = None,
+                       sandbox: bool = False) -> str:
+        """Create a session and return its id."""
+        session_id = uuid.uuid4().hex[:12]
+        self._run(
+            "INSERT INTO sessions (session_id, persona_id, user, model, started_at, sandbox) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, persona_id, user, model, utcnow().isoformat(), int(sandbox)),
+        )
+        return session_id
+
+    def add_turn(self, session_id: str, turn: Turn) -> None:
+        """Append one turn and commit it before returning."""
+        self.info(session_id)
+        self._run(
+            "INSERT INTO turns (session_id, idx, role, content, rung_before, rung_after, reason, "
+            "created_at, model) VALUES (?, (SELECT COUNT(*) FROM turns WHERE session_id = ?), "
+            "?, ?, ?, ?, ?, ?, ?)",
+            (
+                session_id, session_id, turn.role, turn.content,
+                turn.rung_before.value if turn.rung_before else None,
+                turn.rung_after.value if turn.rung_after else None,
+                turn.reason, turn.created_at.isoformat(), turn.model,
+            ),
+        )
+
+    def load(self, session_id: str) -> Transcript:
+        """Return the session's transcript with every committed turn."""
+        info = self.info(session_id)
+        rows = self._run("SELECT * FROM turns WHERE session_id = ? ORDER BY idx", (session_id,))
+        turns = [
+            Turn(
+                role=r["role"], content=r["content"],
+                rung_before=Rung(r["rung_before"]) if r["rung_before"] else None,
+                rung_after=Rung(r["rung_after"]) if r["rung_after"] else None,
+                reason=r["reason"], created_at=datetime.fromisoformat(r["created_at"]),
+                model=r["model"],
+            )
+            for r in rows
+        ]
+        return Transcript(session_id=session_id, persona_id=info.persona_id, turns=turns)
+
+    def info(self, session_id: str) -> SessionInfo:
+        """Return one session's metadata; StoreError if there is no such session."""
+        rows = self._run(
+            "SELECT s.*, (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.session_id) AS n "
+            "FROM sessions s WHERE session_id = ?", (session_id,))
+        if not rows:
+            raise StoreError(f"no session {session_id!r}; `roleplay sessions list` shows them")
+        return self._info(rows[0])
+
+    def list_sessions(self, user: str | None = None, include_sandbox: bool = False) -> list[SessionInfo]:
+        """Return sessions, newest first; only `user`'s when given."""
+        sql = ("SELECT s.*, (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.session_id) AS n "
+               "FROM sessions s WHERE 1=1")
+        args: list[Any] = []
+        if user is not None:
+            sql += " AND user = ?"
+            args.append(user)
+        if not include_sandbox:
+            sql += " AND sandbox = 0"
+        rows = self._run(sql + " ORDER BY started_at DESC", tuple(args))
+        return [self._info(r) for r in rows]
+
+    def end_session(self, session_id: str) -> None:
+        """Mark the session as ended now."""
+        self.info(session_id)
+        self._run("UPDATE sessions SET ended_at = ? WHERE session_id = ?",
+                  (utcnow().isoformat(), session_id))
+
+    def save_report(self, session_id: str, report: dict[str, Any], score: float | None) -> None:
+        """Store the evaluation report (as JSON) and its overall score."""
+        self.info(session_id)
+        self._run("UPDATE sessions SET report = ?, score = ? WHERE session_id = ?",
+                  (json.dumps(report), score, session_id))
+
+    def load_report(self, session_id: str) -> dict[str, Any] | None:
+        """Return the stored report, or None if the session was not evaluated."""
+        self.info(session_id)
+        rows = self._run("SELECT report FROM sessions WHERE session_id = ?", (session_id,))
+        return json.loads(rows[0]["report"]) if rows and rows[0]["report"] else None
+
+    @staticmethod
+    def _info(row: sqlite3.Row) -> SessionInfo:
+        return SessionInfo(
+            session_id=row["session_id"], persona_id=row["persona_id"], user=row["user"],
+            model=row["model"], started_at=datetime.fromisoformat(row["started_at"]),
+            ended_at=datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
+            sandbox=bool(row["sandbox"]), score=row["score"], turns=row["n"],
+        )
