@@ -30,15 +30,57 @@ def cmd_chat(args: argparse.Namespace) -> int:
 # --- personas --------------------------------------------------------------------------
 
 def cmd_personas_list(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay personas list` is not built yet")
+    """Print the personas that load; broken files are reported on stderr and exit 1."""
+    import json
+
+    from roleplay.config import get_settings
+    from roleplay.personas import scan_personas
+
+    personas, problems = scan_personas([get_settings().personas_dir])
+    rows = [{"id": p.id, "title": p.title, "industry": p.industry, "language": p.language,
+             "start_rung": p.start_rung.value}
+            for p in sorted(personas.values(), key=lambda p: p.id)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        width = max((len(r["id"]) for r in rows), default=2)
+        for r in rows:
+            print(f"{r['id']:<{width}}  {r['start_rung']:<15}  {r['language']}  "
+                  f"{r['industry']:<10}  {r['title']}")
+    # A broken file must not hide the good ones, but it must not pass unnoticed either.
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
 
 
 def cmd_personas_validate(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay personas validate` is not built yet")
+    """Check persona files: one line per problem on stdout, exit 1 if there is any."""
+    from pathlib import Path
+
+    from roleplay.config import get_settings
+    from roleplay.personas import scan_personas
+
+    paths = [Path(p) for p in args.paths] or [get_settings().personas_dir]
+    personas, problems = scan_personas(paths)
+    for problem in problems:
+        print(problem)
+    if problems:
+        files = len({p.file for p in problems})
+        print(f"{len(problems)} problem(s) in {files} file(s); {len(personas)} persona(s) valid",
+              file=sys.stderr)
+        return 1
+    print(f"{len(personas)} persona(s) valid", file=sys.stderr)
+    return 0
 
 
 def cmd_personas_schema(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay personas schema` is not built yet")
+    """Print the persona JSON Schema (also kept as personas/persona.schema.json)."""
+    import json
+
+    from roleplay.personas import persona_schema
+
+    print(json.dumps(persona_schema(), ensure_ascii=False, indent=2))
+    return 0
 
 
 # --- sessions --------------------------------------------------------------------------
