@@ -123,6 +123,12 @@ class Persona(BaseModel):
 
 PERSONA_SUFFIXES = (".yaml", ".yml")
 
+# Far above any real persona (they are 3-4 KB); the trainer view accepts pasted text.
+MAX_PERSONA_CHARS = 100_000
+
+_ID = re.compile(next(m.pattern for m in Persona.model_fields["id"].metadata
+                      if getattr(m, "pattern", None)))
+
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 
 
@@ -152,12 +158,18 @@ def parse_persona(text: str | bytes, source: str) -> Persona:
     """Validate the text of one persona file; `source` names it in every Problem."""
     if isinstance(text, bytes):
         text = _decode(text, source)
+    if len(text) > MAX_PERSONA_CHARS:
+        raise PersonaError([Problem(source, None, "(file)",
+                                    f"is {len(text)} characters long",
+                                    f"keep a persona under {MAX_PERSONA_CHARS} characters")])
     node, data = _parse_yaml(text, source)
     if node is None or data is None:
         raise PersonaError([Problem(source, 1, "(file)", "the file is empty",
                                     "start from a file in personas/ or from "
                                     "`roleplay personas schema`")])
-    problems = _duplicate_keys(node, source)
+    problems = _structure_problems(node, source)
+    if any(p.field == "(alias)" for p in problems):
+        raise PersonaError(problems)
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a single value"
         problems.append(Problem(source, node.start_mark.line + 1, "(file)",
@@ -169,12 +181,16 @@ def parse_persona(text: str | bytes, source: str) -> Persona:
         persona = Persona.model_validate(data)
     except ValidationError as err:
         problems += [_problem_from_error(e, node, source) for e in err.errors()]
-        raise PersonaError(problems) from None
+        raise PersonaError(_in_order(problems)) from None
     problems += [Problem(source, _locate(node, r.loc), _field_name(r.loc), r.message, r.fix)
                  for r in check_rules(persona)]
     if problems:
-        raise PersonaError(problems)
+        raise PersonaError(_in_order(problems))
     return persona
+
+
+def _in_order(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.line or 0)
 
 
 def load_persona(path: Path) -> Persona:
@@ -228,7 +244,9 @@ def find_persona(persona_id: str, directory: Path) -> Persona:
     Broken files other than the one asked for do not stop the lookup: a trainer's draft in
     the directory must not take every scenario down.
     """
-    for suffix in PERSONA_SUFFIXES:
+    # Only a well-formed id becomes a file name: "../x" must not read outside `directory`.
+    candidates = PERSONA_SUFFIXES if _ID.fullmatch(persona_id) else ()
+    for suffix in candidates:
         path = directory / f"{persona_id}{suffix}"
         if path.is_file():
             # By convention the file is named after the id; its own problems are the answer.
@@ -293,7 +311,7 @@ def _parse_yaml(text: str, source: str) -> tuple[yaml.Node | None, object]:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as err:
-        raise PersonaError([_yaml_problem(err, source)]) from None
+        raise PersonaError([_yaml_problem(err, text, source)]) from None
     except yaml.YAMLError as err:
         raise PersonaError([Problem(source, None, "(yaml)", str(err),
                                     "fix the YAML syntax")]) from None
@@ -302,11 +320,20 @@ def _parse_yaml(text: str, source: str) -> tuple[yaml.Node | None, object]:
     return node, data
 
 
-def _yaml_problem(err: yaml.MarkedYAMLError, source: str) -> Problem:
-    mark = err.problem_mark or err.context_mark
-    line = mark.line + 1 if mark else None
+def _yaml_problem(err: yaml.MarkedYAMLError, text: str, source: str) -> Problem:
     what = " ".join(p for p in (err.context, err.problem) if p)
-    if "\\t" in what or "'\\t'" in what or "tab" in what:
+    # An unclosed quote or bracket is only noticed at the end of the file; the line where it
+    # opened is the one to fix.
+    at_end = "end of stream" in what or "<stream end>" in what
+    opened = at_end and err.context_mark is not None
+    mark = err.context_mark if opened else (err.problem_mark or err.context_mark)
+    line = mark.line + 1 if mark else None
+    if at_end and line is not None and line > len(text.splitlines()):
+        # Even the context is at the end (an unclosed `[`): the last written line is nearest.
+        line = max((i for i, t in enumerate(text.splitlines(), 1) if t.strip()), default=1)
+    if opened:
+        fix = "close the quote or bracket that opens on this line"
+    elif "\\t" in what:
         fix = "indent with spaces, not tabs"
     elif "mapping values are not allowed" in what:
         fix = "put the text in quotes: it contains ': ', which YAML reads as a new field"
@@ -314,19 +341,29 @@ def _yaml_problem(err: yaml.MarkedYAMLError, source: str) -> Problem:
         fix = "keep one persona per file: remove the second `---`"
     elif "found undefined alias" in what or "unhashable" in what:
         fix = "remove the `*` or `&` (anchors are not needed in persona files) or quote the text"
-    elif "found character" in what and "'@'" in what or "'`'" in what:
+    elif "found character" in what and ("'@'" in what or "'`'" in what):
         fix = "put the text in quotes: YAML cannot start plain text with @ or `"
     else:
         fix = "check the indentation and the quotes on this line and the one before it"
     return Problem(source, line, "(yaml)", f"not valid YAML: {what}", fix)
 
 
-def _duplicate_keys(node: yaml.Node, source: str) -> list[Problem]:
+def _structure_problems(node: yaml.Node, source: str) -> list[Problem]:
+    """Return duplicate keys and aliases: YAML allows both, persona files must not use them."""
     # PyYAML keeps the last of two equal keys silently; a trainer loses the first one.
+    # An alias (`*name`) makes the composed tree a graph, and nested aliases can make
+    # validation exponential ("billion laughs"); persona files have no use for them.
     problems: list[Problem] = []
     stack = [node]
+    visited: set[int] = set()
     while stack:
         current = stack.pop()
+        if id(current) in visited:
+            problems.append(Problem(source, current.start_mark.line + 1, "(alias)",
+                                    "repeats a value with a YAML anchor and alias (`&`, `*`)",
+                                    "write the value out in full"))
+            break
+        visited.add(id(current))
         if isinstance(current, yaml.MappingNode):
             seen: dict[object, int] = {}
             for key, value in current.value:
@@ -418,7 +455,9 @@ def _explain(err: ErrorDetails, loc: tuple[str | int, ...]) -> tuple[str, str]:
     if kind == "missing":
         field = _field(loc)
         about = f" ({field.description.rstrip('.')})" if field and field.description else ""
-        return "is missing", f"add `{last}:`{about}"
+        group = _model_at(loc)
+        inner = f" with {_allowed(group)} below it" if group else ""
+        return "is missing", f"add `{last}:`{inner}{about}"
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1]) or Persona
         names = list(_fields(parent))
