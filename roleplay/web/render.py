@@ -1,0 +1,281 @@
+"""What the web app shows, as plain HTML strings, matplotlib figures and files.
+
+Every piece of text that came from a person or a model (chat lines, quotes, reasons, persona
+fields) goes through `html.escape` here: a trainee who types `<script>` must see those
+characters, and a persona file must not be able to inject markup into a trainee's page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from roleplay.errors import Problem
+from roleplay.mood import LADDER, Rung
+from roleplay.personas import Persona
+from roleplay.store import SessionInfo
+from roleplay.transcript import Transcript
+
+RUNG_COLOURS: dict[Rung, str] = {
+    Rung.CALM: "#2e7d32",
+    Rung.PASSIVE_ANGRY: "#f2a900",
+    Rung.ESCALATED_ANGRY: "#e65100",
+    Rung.CURSING: "#b71c1c",
+}
+
+STATUS_LABELS: dict[str, str] = {
+    "met": "met",
+    "partly": "partly met",
+    "violated": "violated",
+    "not_applicable": "not applicable",
+    "unscored": "not scored",
+}
+
+# The app's own stylesheet: local font stacks only (nothing is fetched from the internet).
+CSS = """
+.rp-cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 12px; }
+.rp-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 12px;
+           background: var(--background-fill-secondary); }
+.rp-card h3 { margin: 0 0 6px 0; font-size: 1.05em; }
+.rp-card .rp-tags span { display: inline-block; margin: 2px 4px 2px 0; padding: 1px 8px;
+                         border-radius: 999px; font-size: 0.85em;
+                         background: var(--background-fill-primary);
+                         border: 1px solid var(--border-color-primary); }
+.rp-rung { color: #fff !important; border: none !important; }
+.rp-ladder { display: flex; gap: 4px; margin: 6px 0; }
+.rp-ladder div { flex: 1; text-align: center; padding: 6px 2px; border-radius: 6px;
+                 font-size: 0.85em; opacity: 0.35; color: #fff; }
+.rp-ladder div.rp-now { opacity: 1; font-weight: bold; outline: 3px solid var(--body-text-color); }
+.rp-report .rp-score { font-size: 2em; font-weight: bold; }
+.rp-status { display: inline-block; padding: 1px 8px; border-radius: 999px; color: #fff;
+             font-size: 0.85em; }
+.rp-status-met { background: #2e7d32; } .rp-status-partly { background: #f2a900; }
+.rp-status-violated { background: #b71c1c; } .rp-status-not_applicable { background: #757575; }
+.rp-status-unscored { background: #455a64; }
+.rp-advice { border-left: 4px solid #1565c0; padding: 4px 10px; margin: 8px 0; }
+.rp-transcript li { margin: 4px 0; }
+.rp-transcript li:target { background: #fff59d; color: #000; }
+.rp-error { border: 2px solid #b71c1c; border-radius: 8px; padding: 8px 12px; color: #b71c1c; }
+.rp-problems td, .rp-problems th { padding: 2px 8px; text-align: left; vertical-align: top; }
+.rp-ok { border: 2px solid #2e7d32; border-radius: 8px; padding: 8px 12px; }
+"""
+
+
+# --- chat --------------------------------------------------------------------------------
+
+def chat_text(text: str) -> str:
+    """Return `text` safe to show in the chat: HTML escaped, line breaks kept."""
+    return escape(text).replace("\n", "<br>")
+
+
+def chat_messages(transcript: Transcript, pending: str | None = None) -> list[dict[str, str]]:
+    """Return the transcript as chat messages, plus the customer's reply streaming so far."""
+    messages = [
+        {"role": "assistant" if turn.role == "customer" else "user",
+         "content": chat_text(turn.content)}
+        for turn in transcript.turns
+    ]
+    if pending is not None:
+        messages.append({"role": "assistant", "content": chat_text(pending) or "…"})
+    return messages
+
+
+# --- scenarios and mood ------------------------------------------------------------------
+
+def rung_badge(rung: Rung) -> str:
+    return (f'<span class="rp-rung" style="background:{RUNG_COLOURS[rung]}">'
+            f"{escape(rung.value)}</span>")
+
+
+def scenario_card(persona: Persona) -> str:
+    """Return the card that describes one scenario in the picker."""
+    stars = "★" * persona.difficulty + "☆" * (5 - persona.difficulty)
+    return (
+        f'<div class="rp-card" data-persona="{escape(persona.id)}">'
+        f"<h3>{escape(persona.title)}</h3>"
+        f'<div class="rp-tags"><span>{escape(persona.industry)}</span>'
+        f"<span>language: {escape(persona.language)}</span>"
+        f"{rung_badge(persona.start_rung)}"
+        f'<span title="difficulty {persona.difficulty} of 5">difficulty {stars}</span></div>'
+        f"<p>{escape(persona.customer.name)} calls {escape(persona.company)}.</p></div>"
+    )
+
+
+def mood_meter(rung: Rung, reason: str | None, name: str) -> str:
+    """Return the mood meter: the ladder with the current rung lit, and why it last moved."""
+    steps = "".join(
+        f'<div class="{"rp-now" if r == rung else ""}" style="background:{RUNG_COLOURS[r]}">'
+        f"{escape(r.value)}</div>"
+        for r in LADDER
+    )
+    why = escape(reason) if reason else "the call has just started"
+    return (
+        f'<div id="mood-meter" data-rung="{escape(rung.value)}">'
+        f"<b>{escape(name)}'s mood:</b> <span class=\"rp-mood-now\">{escape(rung.value)}</span>"
+        f'<div class="rp-ladder">{steps}</div>'
+        f'<div class="rp-mood-reason">Last change: {why}</div></div>'
+    )
+
+
+def last_change(transcript: Transcript, start: Rung) -> tuple[Rung, str | None]:
+    """The customer's current rung and the reason recorded with the last trainee turn."""
+    reason = next((t.reason for t in reversed(transcript.turns)
+                   if t.role == "trainee" and t.reason), None)
+    return transcript.rung or start, reason
+
+
+def error_box(message: str) -> str:
+    return f'<div class="rp-error" role="alert">{escape(message)}</div>'
+
+
+def notice_box(message: str) -> str:
+    return f'<div class="rp-ok">{escape(message)}</div>'
+
+
+# --- the report ---------------------------------------------------------------------------
+
+def _turn_link(prefix: str, index: object, transcript: Transcript) -> str:
+    if not isinstance(index, int) or not 0 <= index < len(transcript.turns):
+        return ""
+    return f'<a href="#{prefix}-turn-{index}" class="rp-turn-link">turn {index + 1}</a>'
+
+
+def _number(value: object) -> str:
+    return f"{value:.0f}" if isinstance(value, int | float) else "–"
+
+
+def report_html(report: Mapping[str, Any], transcript: Transcript, prefix: str = "r") -> str:
+    """Return the evaluation report: score, principles with quotes linked to the turns,
+    "do this instead" items, and the numbered transcript the links point to.
+
+    `report` is the EvaluationReport as JSON (what the store keeps), so a report saved by an
+    older version still renders; `prefix` keeps anchors unique when two reports are on a page.
+    """
+    score = report.get("overall_score")
+    parts = [f'<div class="rp-report" data-session="{escape(transcript.session_id or "")}">']
+    if isinstance(score, int | float):
+        parts.append(f'<div class="rp-score" data-score="{score:.1f}">Overall score: '
+                     f"{score:.0f} / 100</div>")
+    else:
+        # Never a silent zero: an evaluation that could not score says so.
+        parts.append('<div class="rp-score" data-score="">Not scored</div>')
+    meta = [f"judge: {report.get('judge_model')}" if report.get("judge_model") else "",
+            f"language: {report.get('language')}" if report.get("language") else ""]
+    if any(meta):
+        parts.append(f"<p><small>{escape(' · '.join(m for m in meta if m))}</small></p>")
+    warnings = report.get("warnings") or []
+    if warnings:
+        parts.append("<ul>" + "".join(f"<li>⚠ {escape(str(w))}</li>" for w in warnings) + "</ul>")
+    parts.append("<h3>Principles</h3>")
+    for p in report.get("principles") or []:
+        parts.append(_principle_html(p, transcript, prefix))
+    advice = report.get("advice") or []
+    parts.append("<h3>Do this instead</h3>")
+    if not advice:
+        parts.append("<p>No rewrites suggested for this call.</p>")
+    for item in advice:
+        parts.append(_advice_html(item, transcript, prefix))
+    parts.append('<h3>Transcript</h3><ol class="rp-transcript">')
+    for i, turn in enumerate(transcript.turns):
+        who = "Customer" if turn.role == "customer" else "You"
+        rung = f" {rung_badge(turn.rung_after)}" if turn.rung_after else ""
+        parts.append(f'<li id="{prefix}-turn-{i}" value="{i + 1}"><b>{who}:</b> '
+                     f"{chat_text(turn.content)}{rung}</li>")
+    parts.append("</ol></div>")
+    return "".join(parts)
+
+
+def _principle_html(p: Mapping[str, Any], transcript: Transcript, prefix: str) -> str:
+    status = str(p.get("status", "unscored"))
+    label = STATUS_LABELS.get(status, status)
+    score = p.get("score")
+    shown = f" · {score:g}" if isinstance(score, int | float) else ""
+    quotes = "".join(
+        f"<li>{_turn_link(prefix, e.get('turn'), transcript)} “{escape(str(e.get('quote', '')))}”"
+        "</li>"
+        for e in p.get("evidence") or []
+    )
+    return (
+        f'<details class="rp-principle" data-status="{escape(status)}" open><summary>'
+        f'<span class="rp-status rp-status-{escape(status)}">{escape(label)}</span> '
+        f"<b>{escape(str(p.get('title') or p.get('id') or ''))}</b>{escape(shown)}</summary>"
+        f"<p>{escape(str(p.get('explanation') or ''))}</p>"
+        + (f"<ul>{quotes}</ul>" if quotes else "") + "</details>"
+    )
+
+
+def _advice_html(a: Mapping[str, Any], transcript: Transcript, prefix: str) -> str:
+    principle = f" ({escape(str(a['principle']))})" if a.get("principle") else ""
+    return (
+        f'<div class="rp-advice">{_turn_link(prefix, a.get("turn"), transcript)}{principle}'
+        f"<p>You said: “{escape(str(a.get('original', '')))}”</p>"
+        f"<p><b>Try:</b> “{escape(str(a.get('rewrite', '')))}”</p>"
+        f"<p><small>{escape(str(a.get('why') or ''))}</small></p></div>"
+    )
+
+
+def mood_figure(transcript: Transcript) -> Figure | None:
+    """Return the customer's rung after each trainee turn as a step plot (None if no turns)."""
+    path = transcript.mood_path()
+    if not path:
+        return None
+    fig = Figure(figsize=(6, 2.6), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    xs = list(range(len(path)))
+    ax.step(xs, [r.level for r in path], where="post", color="#37474f", linewidth=2)
+    ax.scatter(xs, [r.level for r in path], c=[RUNG_COLOURS[r] for r in path], s=60, zorder=3)
+    ax.set_yticks(range(len(LADDER)), [r.value for r in LADDER])
+    ax.set_ylim(-0.5, len(LADDER) - 0.5)
+    ax.set_xticks(xs, ["start"] + [str(i) for i in xs[1:]])
+    ax.set_xlabel("after your turn")
+    ax.set_title("Customer's mood over the call")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def score_figure(sessions: Sequence[SessionInfo]) -> Figure | None:
+    """Return the overall score of each scored session, oldest first (None if none is scored)."""
+    scored = sorted((s for s in sessions if s.score is not None), key=lambda s: s.started_at)
+    if not scored:
+        return None
+    fig = Figure(figsize=(6, 2.6), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    xs = list(range(1, len(scored) + 1))
+    ax.plot(xs, [s.score or 0.0 for s in scored], marker="o", color="#1565c0")
+    ax.set_ylim(0, 100)
+    ax.set_xticks(xs, [s.started_at.strftime("%d %b") for s in scored], rotation=30)
+    ax.set_ylabel("overall score")
+    ax.set_title("Your score across sessions")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def write_report_files(report: Mapping[str, Any], markdown: str, session_id: str,
+                       directory: Path) -> tuple[Path, Path]:
+    """Write the report as Markdown and as JSON into `directory`; return both paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    md = directory / f"report-{session_id}.md"
+    js = directory / f"report-{session_id}.json"
+    md.write_text(markdown, encoding="utf-8")
+    js.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    return md, js
+
+
+# --- the trainer view ---------------------------------------------------------------------
+
+def problems_html(problems: Sequence[Problem]) -> str:
+    """Return a persona's validation problems as a table: line, field, what is wrong, the fix."""
+    rows = "".join(
+        f"<tr><td>{p.line or ''}</td><td><code>{escape(p.field)}</code></td>"
+        f"<td>{escape(p.message)}</td><td>{escape(p.fix)}</td></tr>"
+        for p in problems
+    )
+    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+    return (f'<div class="rp-error" role="alert" id="persona-problems"><b>{count}</b>'
+            '<table class="rp-problems"><tr><th>line</th><th>field</th><th>problem</th>'
+            f"<th>fix</th></tr>{rows}</table></div>")
