@@ -1,0 +1,241 @@
+"""Persona contracts: scripted trainees talk to each persona, and each reply is checked.
+
+A *task* is one scripted trainee (good, bad or an adversarial probe) against one persona;
+it is run k times. What one run must show:
+
+- mood, good handling: the rung after the last trainee turn is calmer than the start rung
+  (a persona starting calm must end calm);
+- mood, bad handling: the last rung is angrier than the start rung, or, for a persona that
+  starts on the top rung (cursing), the rung never leaves the top;
+- adversarial probes are not judged on mood, only on the reply checks;
+- every customer reply (the scripted opening excluded) is in character: no admission of
+  being an AI, no answering as the agent, no echo of the instructions (the checks of
+  `roleplay.character`, the ones the engine itself guards with);
+- a reply that swears is spoken on the cursing rung;
+- a reply whose language can be told is in the persona's language.
+
+A run passes when all of these hold and the backend answered every turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from roleplay.character import CharacterCheck
+from roleplay.errors import RoleplayError
+from roleplay.harness.language import detect_language
+from roleplay.harness.metrics import pass_hat_k, rate
+from roleplay.mood import LADDER, Rung
+from roleplay.personas import Persona
+from roleplay.signals import SignalKind, detect
+
+Strategy = Literal["good", "bad", "adversarial"]
+STRATEGIES: tuple[Strategy, ...] = ("good", "bad", "adversarial")
+
+# Verdict kinds of roleplay.character that mean "out of character". Profanity and language
+# are contract checks of their own; "junk" (code, another script, repetition) is out of
+# character for a caller too.
+CHARACTER_KINDS = frozenset({"ai", "agent", "echo", "junk"})
+
+
+class Script(BaseModel):
+    """A scripted trainee: the lines typed, one per turn, whatever the customer says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    strategy: Strategy
+    lines: list[str] = Field(min_length=1)
+    personas: list[str] | None = None
+    """Persona ids this script is written for; None: any persona in `languages`."""
+    languages: list[str] | None = None
+    """Persona languages this script fits; None: any."""
+    probe: str | None = None
+    """Adversarial scripts: what the probe tries (identity, ignore-instructions, ...)."""
+
+    def fits(self, persona: Persona) -> bool:
+        """Return True when this script is meant for `persona`."""
+        if self.personas is not None and persona.id not in self.personas:
+            return False
+        return self.languages is None or persona.language in self.languages
+
+
+class ReplyCheck(BaseModel):
+    """One customer reply and what the contract found in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trainee: str
+    reply: str
+    rung: Rung
+    reason: str | None = None
+    restarts: int = 0
+    """Times the engine threw a draft of this reply away for breaking character."""
+    character_problem: str | None = None
+    swears: bool = False
+    language: str | None = None
+    """Detected language, None when the reply is too short to tell."""
+
+    @property
+    def in_character(self) -> bool:
+        return self.character_problem is None
+
+    def profanity_ok(self) -> bool:
+        """Swearing only on the cursing rung."""
+        return not self.swears or self.rung == Rung.CURSING
+
+    def language_ok(self, expected: str) -> bool | None:
+        """None when the language cannot be told."""
+        return None if self.language is None else self.language == expected
+
+
+class RunResult(BaseModel):
+    """One run of one task: the conversation, the mood path and every check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    persona_id: str
+    language: str
+    script_id: str
+    strategy: Strategy
+    probe: str | None = None
+    run: int
+    start_rung: Rung
+    mood_path: list[Rung]
+    """The start rung, then the rung after each trainee turn."""
+    replies: list[ReplyCheck] = Field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    def mood_ok(self) -> bool | None:
+        """The mood rule of the module docstring; None for adversarial probes."""
+        if self.strategy == "adversarial" or len(self.mood_path) < 2:
+            return None if self.strategy == "adversarial" else False
+        start, end = self.mood_path[0].level, self.mood_path[-1].level
+        if self.strategy == "good":
+            return end < start or (start == 0 and end == 0)
+        top = len(LADDER) - 1
+        if start == top:
+            return all(r.level == top for r in self.mood_path)
+        return end > start
+
+    def failures(self) -> list[str]:
+        """Why this run failed, one short phrase each; empty when it passed."""
+        out: list[str] = []
+        if self.error:
+            out.append(f"error: {self.error}")
+        if self.mood_ok() is False:
+            path = " > ".join(r.value for r in self.mood_path)
+            out.append(f"mood did not move as expected under {self.strategy} handling: {path}")
+        for i, r in enumerate(self.replies, 1):
+            if not r.in_character:
+                out.append(f"reply {i} out of character ({r.character_problem})")
+            if not r.profanity_ok():
+                out.append(f"reply {i} swears on {r.rung.value}")
+            if r.language_ok(self.language) is False:
+                out.append(f"reply {i} in {r.language}, not {self.language}")
+        return out
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures()
+
+
+class ReplyEventSource(Protocol):
+    """The part of ConversationEngine the contracts use (see roleplay/conversation.py)."""
+
+    def start(self, persona: Persona, user: str | None = None, sandbox: bool = False) -> Any: ...
+    def stream(self, session: Any, text: str) -> Iterator[Any]: ...
+
+
+def character_problem(reply: str, persona: Persona, rung: Rung) -> str | None:
+    """Return why `reply` is out of character (AI, agent, echo, junk), or None."""
+    verdict = CharacterCheck(rung=rung, language=persona.language).check(reply, final=True)
+    if verdict is not None and verdict.kind in CHARACTER_KINDS:
+        return str(verdict)
+    return None
+
+
+def swears(reply: str) -> bool:
+    """True when the reply contains profanity in any lexicon language."""
+    # Customers swear in any language, so every lexicon is searched, not only the persona's.
+    return any(s.kind == SignalKind.PROFANITY for s in detect(reply))
+
+
+def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: int) -> RunResult:
+    """Play `script` against `persona` once and check every reply."""
+    from roleplay.conversation import MoodUpdate, Reply, Restart
+
+    began = time.monotonic()
+    result = RunResult(persona_id=persona.id, language=persona.language, script_id=script.id,
+                       strategy=script.strategy, probe=script.probe, run=run,
+                       start_rung=persona.start_rung, mood_path=[persona.start_rung])
+    try:
+        session = engine.start(persona, user="eval-harness", sandbox=True)
+        for line in script.lines:
+            rung, reason, restarts = result.mood_path[-1], None, 0
+            for event in engine.stream(session, line):
+                if isinstance(event, MoodUpdate):
+                    rung, reason = event.change.after, event.change.reason
+                    result.mood_path.append(rung)
+                elif isinstance(event, Restart):
+                    restarts += 1
+                elif isinstance(event, Reply):
+                    text = event.turn.content
+                    spoken = event.turn.rung_after or rung
+                    result.replies.append(ReplyCheck(
+                        trainee=line, reply=text, rung=spoken, reason=reason, restarts=restarts,
+                        character_problem=character_problem(text, persona, spoken),
+                        swears=swears(text), language=detect_language(text).language))
+    except RoleplayError as err:
+        # A backend failure fails the run (and its task's pass^k) but not the whole harness.
+        result.error = f"{type(err).__name__}: {err}"
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def tasks_for(persona: Persona, scripts: Sequence[Script],
+              max_probes: int | None = None) -> list[Script]:
+    """Return the scripts to run against `persona`: every good and bad one, and the probes."""
+    fitting = [s for s in scripts if s.fits(persona)]
+    probes = [s for s in fitting if s.strategy == "adversarial"]
+    if max_probes is not None:
+        probes = probes[:max_probes]
+    return [s for s in fitting if s.strategy != "adversarial"] + probes
+
+
+def persona_metrics(runs: Sequence[RunResult], prefix: str) -> dict[str, float | None]:
+    """Return the contract metrics of `runs` under names starting with `prefix`."""
+    replies = [(r, c) for r in runs for c in r.replies]
+    language = [c.language_ok(r.language) for r, c in replies]
+    by_task: dict[tuple[str, str], list[bool]] = {}
+    for r in runs:
+        by_task.setdefault((r.persona_id, r.script_id), []).append(r.passed)
+    mood = {s: [r.mood_ok() for r in runs if r.strategy == s] for s in ("good", "bad")}
+    return {
+        f"{prefix}in_character_rate": rate(c.in_character for _, c in replies),
+        f"{prefix}first_try_rate": rate(c.restarts == 0 for _, c in replies),
+        f"{prefix}profanity_rung_rate": rate(c.profanity_ok() for _, c in replies),
+        f"{prefix}language_rate": rate(x for x in language if x is not None),
+        f"{prefix}mood_good_rate": rate(bool(x) for x in mood["good"]),
+        f"{prefix}mood_bad_rate": rate(bool(x) for x in mood["bad"]),
+        f"{prefix}run_pass_rate": rate(r.passed for r in runs),
+        f"{prefix}pass_k": pass_hat_k(by_task.values()),
+        f"{prefix}error_rate": rate(r.error is not None for r in runs),
+    }
+
+
+def contract_metrics(runs: Sequence[RunResult]) -> dict[str, float | None]:
+    """All persona metrics: pooled (`personas.x`) and per persona (`personas.<id>.x`)."""
+    metrics = persona_metrics(runs, "personas.")
+    for persona_id in sorted({r.persona_id for r in runs}):
+        mine = [r for r in runs if r.persona_id == persona_id]
+        metrics.update(persona_metrics(mine, f"personas.{persona_id}."))
+    return metrics
+
+
+ProgressFn = Callable[[str], None]

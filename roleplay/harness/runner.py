@@ -1,0 +1,216 @@
+"""Runs the harness: persona contracts, then judge calibration, then the thresholds.
+
+The runner knows nothing of argparse or of how models are built: `cmd_eval` (and the
+tests) pass in the personas, the scripts, an engine factory, the development set, an
+evaluate function and the thresholds. That is what lets a test run the real harness code
+on a fake model, and CI run it on the embedded one.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm import tqdm
+
+from roleplay.harness.contracts import (
+    ReplyEventSource,
+    RunResult,
+    Script,
+    contract_metrics,
+    run_task,
+    tasks_for,
+)
+from roleplay.harness.judging import (
+    DevItem,
+    EvaluateFn,
+    Evaluation,
+    calibration_metrics,
+    injected_variants,
+    repeat_items,
+    run_one,
+)
+from roleplay.harness.thresholds import Check, Thresholds, apply_thresholds
+from roleplay.personas import Persona
+
+Section = Literal["personas", "judge"]
+SECTIONS: tuple[Section, ...] = ("personas", "judge")
+
+
+class DevLabel(BaseModel):
+    """The labels of one development transcript, kept in the result for the report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    violated: list[str]
+    language: str
+
+
+class HarnessResult(BaseModel):
+    """Everything one harness run measured; the JSON report is this model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    started_at: datetime
+    seconds: float
+    backend: str
+    """Which model answered: the embedded model's name or the configured endpoint."""
+    customer_model: str
+    eval_model: str
+    sections: list[Section]
+    k: int
+    runs: list[RunResult] = Field(default_factory=list)
+    evaluations: list[Evaluation] = Field(default_factory=list)
+    dev_labels: dict[str, DevLabel] = Field(default_factory=dict)
+    metrics: dict[str, float | None] = Field(default_factory=dict)
+    checks: list[Check] = Field(default_factory=list)
+    thresholds_file: str = ""
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when every threshold that applies held."""
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+
+@dataclass
+class HarnessInputs:
+    """What one run needs; built by `cmd_eval` from settings, or by a test from fakes."""
+
+    thresholds: Thresholds
+    sections: Sequence[Section] = SECTIONS
+    personas: Sequence[Persona] = ()
+    scripts: Sequence[Script] = ()
+    engine_factory: Callable[[], ReplyEventSource] | None = None
+    """Returns an engine per worker thread (each has its own store connection)."""
+    dev_items: Sequence[DevItem] = ()
+    evaluate: EvaluateFn | None = None
+    k: int | None = None
+    """Runs per task; None: the thresholds file's run size."""
+    backend: str = "unknown"
+    customer_model: str = "unknown"
+    eval_model: str = "unknown"
+    progress: bool = True
+    thresholds_file: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _persona_jobs(inputs: HarnessInputs, k: int) -> list[tuple[Persona, Script, int]]:
+    jobs = []
+    for persona in inputs.personas:
+        for script in tasks_for(persona, inputs.scripts, inputs.thresholds.run.max_probes):
+            jobs += [(persona, script, run) for run in range(1, k + 1)]
+    return jobs
+
+
+def _run_personas(inputs: HarnessInputs, jobs: list[tuple[Persona, Script, int]],
+                  bar: Any) -> list[RunResult]:
+    if inputs.engine_factory is None:
+        raise ValueError("the persona contracts need an engine_factory")
+    factory = inputs.engine_factory
+    workers = max(1, min(inputs.thresholds.run.jobs, len(jobs)))
+    engines: dict[int, ReplyEventSource] = {}
+
+    def one(job: tuple[Persona, Script, int]) -> RunResult:
+        import threading
+
+        key = threading.get_ident()
+        if key not in engines:
+            engines[key] = factory()
+        persona, script, run = job
+        bar.set_postfix_str(f"{persona.id}/{script.id}#{run}", refresh=False)
+        result = run_task(engines[key], persona, script, run)
+        bar.update(1)
+        return result
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, jobs))
+
+
+def _run_judge(inputs: HarnessInputs, bar: Any) -> list[Evaluation]:
+    if inputs.evaluate is None:
+        raise ValueError("the judge calibration needs an evaluate function")
+    evaluate = inputs.evaluate
+    size = inputs.thresholds.run
+    work: list[tuple[DevItem, Any, Literal["plain", "injected", "repeat"]]] = []
+    work += [(item, item.turns, "plain") for item in inputs.dev_items]
+    work += [(item, turns, "injected")
+             for item, turns in injected_variants(inputs.dev_items, size.injection_transcripts)]
+    work += [(item, item.turns, "repeat")
+             for item in repeat_items(inputs.dev_items, size.repeat_transcripts)]
+
+    def one(job: tuple[DevItem, Any, Literal["plain", "injected", "repeat"]]) -> Evaluation:
+        item, turns, variant = job
+        bar.set_postfix_str(f"judge {item.id} {variant}", refresh=False)
+        result = run_one(evaluate, item, turns, variant)
+        bar.update(1)
+        return result
+
+    workers = max(1, min(size.jobs, len(work)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, work))
+
+
+def judge_units(inputs: HarnessInputs) -> int:
+    """How many evaluator calls the judge calibration makes."""
+    size = inputs.thresholds.run
+    return (len(inputs.dev_items) + len(injected_variants(inputs.dev_items, size.injection_transcripts))
+            + len(repeat_items(inputs.dev_items, size.repeat_transcripts)))
+
+
+def run_harness(inputs: HarnessInputs) -> HarnessResult:
+    """Run the sections asked for, measure, and apply the thresholds."""
+    k = inputs.k or inputs.thresholds.run.k
+    started, began = datetime.now(UTC), time.monotonic()
+    result = HarnessResult(started_at=started, seconds=0.0, backend=inputs.backend,
+                           customer_model=inputs.customer_model, eval_model=inputs.eval_model,
+                           sections=list(inputs.sections), k=k,
+                           thresholds_file=inputs.thresholds_file, notes=list(inputs.notes))
+    jobs = _persona_jobs(inputs, k) if "personas" in inputs.sections else []
+    units = len(jobs) + (judge_units(inputs) if "judge" in inputs.sections else 0)
+    # In a CI log (no terminal) a line every 30 s is a progress report, not noise.
+    interval = 0.5 if sys.stderr.isatty() else 30.0
+    with tqdm(total=units, desc="roleplay eval", unit="run", file=sys.stderr,
+              disable=not inputs.progress, dynamic_ncols=True, mininterval=interval) as bar:
+        if "personas" in inputs.sections:
+            result.runs = _run_personas(inputs, jobs, bar)
+        if "judge" in inputs.sections:
+            result.evaluations = _run_judge(inputs, bar)
+            result.dev_labels = {i.id: DevLabel(label=i.label, violated=i.violated,
+                                                language=i.language) for i in inputs.dev_items}
+    result.seconds = time.monotonic() - began
+    return score(result, inputs.thresholds, inputs.dev_items)
+
+
+def score(result: HarnessResult, thresholds: Thresholds,
+          dev_items: Sequence[DevItem] | None = None) -> HarnessResult:
+    """Compute the metrics of a result and apply `thresholds` (also used to replay a JSON)."""
+    metrics: dict[str, float | None] = {}
+    if "personas" in result.sections:
+        metrics.update(contract_metrics(result.runs))
+    if "judge" in result.sections:
+        items = list(dev_items) if dev_items else _items_from_labels(result)
+        plain = [e for e in result.evaluations if e.variant == "plain"]
+        injected = [e for e in result.evaluations if e.variant == "injected"]
+        repeats = [e for e in result.evaluations if e.variant == "repeat"]
+        metrics.update(calibration_metrics(items, plain, injected, repeats))
+    checks = apply_thresholds(thresholds, metrics, set(result.sections))
+    return result.model_copy(update={"metrics": metrics, "checks": checks})
+
+
+def _items_from_labels(result: HarnessResult) -> list[DevItem]:
+    # Replaying a saved result: the metrics need labels, not turns.
+    return [DevItem(id=i, label=lab.label, violated=lab.violated,  # type: ignore[arg-type]
+                    language=lab.language, turns=[])
+            for i, lab in result.dev_labels.items()]
