@@ -18,13 +18,35 @@ Handler = Callable[[argparse.Namespace], int]
 # --- serve -----------------------------------------------------------------------------
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay serve` is not built yet")
+    """Serve the web app until interrupted (the embedded model unless a backend is set)."""
+    from roleplay.config import get_settings
+    from roleplay.web.app import app_from_settings, launch_app
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = get_settings().model_copy(update=overrides)
+    where = settings.base_url or settings.azure_endpoint or "the embedded model"
+    print(f"starting roleplay on {where}…", file=sys.stderr)
+    demo, users = app_from_settings(settings)
+    login = f"login on, {len(users)} users" if users else "login off (set ROLEPLAY_USERS)"
+    print(f"serving http://{settings.host}:{settings.port} ({login})", file=sys.stderr)
+    launch_app(demo, settings, users, block=True)
+    return 0
 
 
 # --- chat ------------------------------------------------------------------------------
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay chat` is not built yet")
+    """Talk to a persona: interactive, or the trainee lines of --script; --json prints the call."""
+    from pathlib import Path
+
+    from roleplay.config import get_settings
+    from roleplay.conversation import ConversationEngine
+    from roleplay.terminal import run_chat
+
+    settings = get_settings()
+    engine = ConversationEngine.from_settings(settings)
+    return run_chat(engine, settings, args.persona_id, Path(args.script) if args.script else None,
+                    args.json, args.resume, args.user)
 
 
 # --- personas --------------------------------------------------------------------------
@@ -86,23 +108,102 @@ def cmd_personas_schema(args: argparse.Namespace) -> int:
 # --- sessions --------------------------------------------------------------------------
 
 def cmd_sessions_list(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay sessions list` is not built yet")
+    """List stored sessions, newest first (only --user's when given)."""
+    from roleplay.config import get_settings
+    from roleplay.store import SqliteStore
+    from roleplay.terminal import run_sessions_list
+
+    return run_sessions_list(SqliteStore(get_settings().db_path), args.user, args.json)
 
 
 def cmd_sessions_show(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay sessions show` is not built yet")
+    """Print one stored session's turns with rungs and reasons."""
+    from roleplay.config import get_settings
+    from roleplay.store import SqliteStore
+    from roleplay.terminal import run_sessions_show
+
+    return run_sessions_show(SqliteStore(get_settings().db_path), args.session_id, args.json)
 
 
 # --- evaluate --------------------------------------------------------------------------
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay evaluate` is not built yet")
+    """Evaluate a transcript file or a stored session; print the report as Markdown or JSON."""
+    from roleplay.config import get_settings
+    from roleplay.evaluator import evaluate
+    from roleplay.judge import Judge
+    from roleplay.personas import Persona, find_persona
+    from roleplay.report import render_markdown
+    from roleplay.rubric import load_rubric
+    from roleplay.store import SqliteStore
+    from roleplay.transcript import load_transcript_file
+
+    if bool(args.file) == bool(args.session):
+        raise TranscriptError("give either a transcript FILE or --session ID, not both or neither")
+    settings = get_settings()
+    # Parse the input and the rubric before starting a model: a bad file fails in milliseconds.
+    store = None
+    persona: Persona | None = None
+    if args.session:
+        store = SqliteStore(settings.db_path)
+        transcript = store.load(args.session)
+        if not any(t.role == "trainee" and t.content.strip() for t in transcript.turns):
+            raise TranscriptError(f"session {args.session} has no trainee turn to evaluate")
+        if transcript.persona_id:
+            try:
+                persona = find_persona(transcript.persona_id, settings.personas_dir)
+            except RoleplayError as err:
+                print(f"warning: persona {transcript.persona_id!r} not loaded ({err}); "
+                      "evaluating without it", file=sys.stderr)
+    else:
+        transcript = load_transcript_file(args.file)
+    rubric = load_rubric(settings.prompts_dir / "rubric.yaml")
+    report = evaluate(transcript, rubric, judge=Judge.from_settings(settings), persona=persona)
+    if store is not None and args.session:
+        store.save_report(args.session, report.model_dump(mode="json"), report.overall_score)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(render_markdown(report), end="")
+    return 0
 
 
 # --- eval (the harness) ----------------------------------------------------------------
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay eval` is not built yet")
+    """Run the harness, write the report, exit 1 naming every metric below its threshold."""
+    from pathlib import Path
+
+    from roleplay.config import get_settings
+    from roleplay.errors import ConfigError
+    from roleplay.harness import HarnessResult, inputs_from_settings, run_harness, score
+    from roleplay.harness.report import headline, write_report
+    from roleplay.harness.setup import THRESHOLDS_FILE
+    from roleplay.harness.thresholds import load_thresholds
+
+    if args.k is not None and args.k < 1:
+        raise ConfigError(f"-k {args.k}: runs per scripted trainee must be at least 1")
+    thresholds_file = Path(args.thresholds) if args.thresholds else THRESHOLDS_FILE
+    if args.replay:
+        # Re-scores a recorded run (new thresholds, new report layout) without any model call.
+        try:
+            recorded = HarnessResult.model_validate_json(Path(args.replay).read_text("utf-8"))
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"--replay {args.replay}: not a results.json of roleplay eval "
+                              f"({err})") from None
+        result = score(recorded, load_thresholds(thresholds_file))
+    else:
+        sections = [args.only] if args.only else ["personas", "judge"]
+        inputs = inputs_from_settings(get_settings(), sections, args.persona, args.k,
+                                      thresholds_file, progress=not args.quiet)
+        result = run_harness(inputs)
+    paths = write_report(result, Path(args.report_dir))
+    print(headline(result))
+    for check in result.failures:
+        print(f"  {check.describe()}")
+    print(f"report: {paths['html']} (also {paths['markdown'].name}, {paths['json'].name}, "
+          f"{paths['junit'].name})")
+    return 0 if result.passed else 1
 
 
 # --- bench -----------------------------------------------------------------------------
@@ -166,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--persona", action="append", metavar="ID", help="only these personas")
     p.add_argument("-k", type=int, help="runs per scripted trainee (default from thresholds)")
     p.add_argument("--report-dir", default="evals/report")
+    p.add_argument("--thresholds", metavar="FILE", help="default evals/thresholds.yaml")
+    p.add_argument("--replay", metavar="RESULTS_JSON",
+                   help="re-score a recorded results.json against the thresholds; no model calls")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("bench", help="time the engine against the bare model server")

@@ -16,15 +16,34 @@ A BackendError raised from stream()/retry() leaves the trainee turn saved and
 
 from __future__ import annotations
 
+import logging
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from roleplay.backends import CustomerModel
-from roleplay.mood import MoodChange
+from roleplay.character import Verdict
+from roleplay.config import Settings
+from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label
+from roleplay.errors import BackendError, RoleplayError, StoreError
+from roleplay.mood import MoodChange, appraise
 from roleplay.personas import Persona
-from roleplay.store import TranscriptStore
+from roleplay.store import SqliteStore, TranscriptStore
 from roleplay.transcript import Transcript, Turn
+
+log = logging.getLogger(__name__)
+
+MAX_TOKENS = 80
+"""Longest customer reply, in tokens: one or two spoken sentences."""
+
+REGENERATIONS = 2
+"""How many times a reply that breaks character is generated again before giving up."""
+
+# The first attempt is the one the persona was tuned on; regenerations get more randomness,
+# since repeating the same sampling on the same prompt tends to repeat the same break.
+TEMPERATURES = (0.7, 0.9, 1.0)
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class Session:
     sandbox: bool = False
     user: str | None = None
     notes: list[str] = field(default_factory=list)
+    """What happened behind the scenes: regenerations and why, lines trimmed from the prompt."""
 
     @property
     def session_id(self) -> str:
@@ -75,32 +95,218 @@ class Session:
         return self.transcript.session_id
 
 
+class _Broken(Exception):
+    def __init__(self, verdict: Verdict):
+        self.verdict = verdict
+        super().__init__(str(verdict))
+
+
+class ReplyText:
+    """The visible reply while it streams: the model's text cut down to the customer's line.
+
+    The model continues the transcript, so after the customer's line it may start the next
+    speaker's; everything from the first line break on is not part of the reply. Leading
+    whitespace, a repeated own label ("Dana: ...") and trailing whitespace are held back, so
+    that what has been shown is always a prefix of what is finally saved.
+    """
+
+    def __init__(self, label: str):
+        self.raw = ""
+        self.label = label
+        self.done = False
+
+    def add(self, piece: str) -> None:
+        self.raw += piece
+
+    def text(self) -> str:
+        """Return the reply so far, cleaned; sets `done` once the line has ended."""
+        text = self.raw.lstrip()
+        for own in (f"{self.label}:", f"{AGENT_LABEL}:"):
+            if own.startswith(text) and not self.done:
+                return ""  # could still become a label: wait for more
+        if text.startswith(f"{self.label}:"):
+            text = text[len(self.label) + 1:].lstrip()
+        if "\n" in text:
+            text = text.split("\n", 1)[0]
+            self.done = True
+        return text.strip() if self.done else text.rstrip()
+
+    def checkable(self) -> str:
+        """Return the reply up to its last complete word: a half word can look like another."""
+        text = self.text()
+        if self.done:
+            return text
+        m = re.search(r"[\W_]+\w*$", text)
+        return text[:m.start()] if m else ""
+
+
 class ConversationEngine:
     """Plays personas on a CustomerModel and keeps every turn in a TranscriptStore."""
 
     def __init__(self, model: CustomerModel, store: TranscriptStore, prompts_dir: Path,
-                 context_tokens: int = 4096):
+                 context_tokens: int = 4096, max_tokens: int = MAX_TOKENS):
         self.model = model
         self.store = store
         self.prompts_dir = prompts_dir
         self.context_tokens = context_tokens
+        self.max_tokens = max_tokens
+        self._builders: dict[str, PromptBuilder] = {}
+        self._warming: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: TranscriptStore | None = None
+                      ) -> ConversationEngine:
+        """Return an engine on the configured backend and store (SQLite at settings.db_path)."""
+        return cls(CustomerModel(settings), store or SqliteStore(settings.db_path),
+                   settings.prompts_dir, settings.context_tokens)
+
+    # --- sessions --------------------------------------------------------------------
+
+    def builder(self, persona: Persona) -> PromptBuilder:
+        """Return the prompt builder of `persona`; PromptError if the templates are broken."""
+        with self._lock:
+            # Keyed by the whole persona, so an edited persona with the same id is rebuilt.
+            key = persona.model_dump_json()
+            if key not in self._builders:
+                self._builders[key] = PromptBuilder(persona, self.prompts_dir)
+            return self._builders[key]
 
     def start(self, persona: Persona, user: str | None = None, sandbox: bool = False) -> Session:
         """Create a session, save the opening line, and warm the persona prompt."""
-        raise NotImplementedError
+        self.builder(persona)  # a broken prompt template fails before a session is created
+        session_id = self.store.create_session(persona.id, user=user, model=self.model.name,
+                                               sandbox=sandbox)
+        # The opening line is the persona's own text, not the model's: model stays None.
+        opening = Turn(role="customer", content=persona.opening.strip(),
+                       rung_after=persona.start_rung)
+        self.store.add_turn(session_id, opening)
+        transcript = Transcript(session_id=session_id, persona_id=persona.id, turns=[opening])
+        session = Session(persona=persona, transcript=transcript, sandbox=sandbox, user=user)
+        self._warm(session)
+        return session
 
     def resume(self, session_id: str, personas: dict[str, Persona]) -> Session:
         """Return the stored session with every committed turn."""
-        raise NotImplementedError
+        info = self.store.info(session_id)
+        persona = personas.get(info.persona_id)
+        if persona is None:
+            raise StoreError(f"session {session_id} is a call with persona {info.persona_id!r}, "
+                             "which is not loaded; restore its file in the personas directory")
+        transcript = self.store.load(session_id)
+        session = Session(persona=persona, transcript=transcript, sandbox=info.sandbox,
+                          user=info.user)
+        self._warm(session)
+        return session
+
+    def _warm(self, session: Session) -> None:
+        # In the background: the trainee reads the opening line meanwhile, and start() stays
+        # fast. The first reply waits for it (see _wait_warm) rather than racing it.
+        prompt = self.builder(session.persona).warm_prompt(
+            session.transcript, self.context_tokens, self.max_tokens)
+
+        def run() -> None:
+            try:
+                self.model.warm(prompt)
+            except RoleplayError as err:
+                # Only a speed-up: the first reply will process the prompt itself, and
+                # report the backend's problem if it persists.
+                log.warning("warming the prompt of session %s failed: %s",
+                            session.session_id, err)
+
+        thread = threading.Thread(target=run, name=f"warm-{session.session_id}", daemon=True)
+        with self._lock:
+            self._warming[session.session_id] = thread
+        thread.start()
+
+    def _wait_warm(self, session: Session) -> None:
+        with self._lock:
+            thread = self._warming.pop(session.session_id, None)
+        if thread is not None:
+            # Two requests processing the same long prompt at once would halve the speed of
+            # both on a 2-core machine; waiting for the warm-up is faster.
+            thread.join(timeout=self.model.settings.timeout)
+
+    # --- turns -----------------------------------------------------------------------
 
     def stream(self, session: Session, text: str) -> Iterator[ReplyEvent]:
         """Save and appraise the trainee turn, then stream the customer's checked reply."""
-        raise NotImplementedError
+        text = text.strip()
+        if not text:
+            raise RoleplayError("the trainee line is empty; type what you would say")
+        persona = session.persona
+        current = session.transcript.rung or persona.start_rung
+        change = appraise(text, current, persona.lowers, persona.raises,
+                          language=persona.language, customer_name=persona.customer.name)
+        turn = Turn(role="trainee", content=text, rung_before=change.before,
+                    rung_after=change.after, reason=change.reason)
+        # Committed before the model is called: a crash or a failed reply loses nothing said.
+        self.store.add_turn(session.session_id, turn)
+        session.transcript.turns.append(turn)
+        yield MoodUpdate(change=change, turn=turn)
+        yield from self._answer(session)
 
     def retry(self, session: Session) -> Iterator[ReplyEvent]:
         """Generate the customer's reply to the saved trainee turn that has none yet."""
-        raise NotImplementedError
+        if not session.transcript.awaiting_reply:
+            raise RoleplayError("the last turn already has the customer's reply; "
+                                "there is nothing to retry")
+        yield from self._answer(session)
 
     def reply(self, session: Session, text: str) -> Turn:
         """Like stream(), returning only the saved customer turn."""
-        raise NotImplementedError
+        for event in self.stream(session, text):
+            if isinstance(event, Reply):
+                return event.turn
+        raise AssertionError("stream() ended without a Reply")  # _answer raises instead
+
+    def _answer(self, session: Session) -> Iterator[ReplyEvent]:
+        builder = self.builder(session.persona)
+        rung = session.transcript.rung or session.persona.start_rung
+        prompt = builder.build(session.transcript, rung, self.context_tokens, self.max_tokens)
+        if prompt.dropped_lines:
+            session.notes.append(f"left out the {prompt.dropped_lines} oldest lines to fit "
+                                 f"the {self.context_tokens}-token context")
+        check = builder.checker(rung)
+        label = speaker_label(session.persona)
+        stop = [f"\n{AGENT_LABEL}:", f"\n{label}:", "\n\n"]
+        self._wait_warm(session)
+        last: Verdict | None = None
+        for attempt, temperature in enumerate(TEMPERATURES[:REGENERATIONS + 1]):
+            reply = ReplyText(label)
+            shown = 0
+            try:
+                for piece in self.model.stream(prompt.text, stop=stop,
+                                               max_tokens=self.max_tokens,
+                                               temperature=temperature):
+                    reply.add(piece)
+                    verdict = check.check(reply.checkable())
+                    if verdict is not None:
+                        raise _Broken(verdict)
+                    visible = reply.text()
+                    if len(visible) > shown:
+                        yield Token(visible[shown:])
+                        shown = len(visible)
+                    if reply.done:
+                        break  # closing the stream stops the generation on the server
+                reply.done = True
+                content = reply.text()
+                verdict = check.check(content, final=True)
+                if verdict is not None:
+                    raise _Broken(verdict)
+            except _Broken as broken:
+                last = broken.verdict
+                session.notes.append(f"attempt {attempt + 1} broke character: {last}: "
+                                     f"{reply.raw.strip()[:200]!r}")
+                if attempt < REGENERATIONS:
+                    yield Restart(reason=str(last))
+                continue
+            if len(content) > shown:
+                yield Token(content[shown:])
+            turn = Turn(role="customer", content=content, rung_after=rung,
+                        model=self.model.name)
+            self.store.add_turn(session.session_id, turn)
+            session.transcript.turns.append(turn)
+            yield Reply(turn=turn)
+            return
+        raise BackendError(f"the model could not stay in character ({last}); retry")

@@ -1,0 +1,183 @@
+"""Checks a customer reply for the ways a small model breaks character.
+
+A reply breaks character when it admits to being an AI, answers as the agent, echoes its
+instructions, swears on a rung where the customer does not swear, or is not speech at all
+(empty, punctuation, repetition, code, another script). `check` works on a partial reply
+too, so the engine can stop a bad reply after a few tokens instead of waiting for its end;
+`final=True` adds the checks that only make sense on a whole reply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from roleplay.mood import Rung
+from roleplay.signals import SignalKind, detect
+
+
+def _rx(*patterns: str) -> list[re.Pattern[str]]:
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
+
+
+# "No, I'm not an AI" is the customer resisting, and stays allowed: every pattern is an
+# affirmative statement about the speaker.
+_AI = _rx(
+    r"\b(?:I am|I'm|I’m|as|being) (?:just |only |merely )?an? (?:AI|A\.I\.|artificial intelligence|"
+    r"(?:large )?language model|LLM|(?:AI |virtual |digital |helpful )?assistant|chat ?bot|bot)\b",
+    r"\bI (?:was|am) (?:created|developed|trained|made|programmed) by\b",
+    r"\b(?:Alibaba|Qwen|OpenAI|ChatGPT)\b",
+    r"\bI (?:do not|don't|cannot|can't) (?:have|experience) (?:personal |real )?"
+    r"(?:feelings|emotions|opinions|a body)\b",
+    r"\bmy (?:training|programming|training data|knowledge cutoff)\b",
+    # Finnish: "olen tekoäly", "kielimallina", "olen avustaja"
+    r"\b(?:olen|olen vain|minä olen) (?:tekoäly|kielimalli|avustaja|botti|chatbot)\w*",
+    r"\b(?:tekoälynä|kielimallina|avustajana)\b",
+)
+
+# Lines only the agent says. A customer may say "thank you" or "I understand", so these are
+# the service phrases, not politeness in general.
+_AGENT = _rx(
+    r"\bhow (?:can|may|could) I (?:help|assist)\b",
+    r"\b(?:thank you|thanks) for (?:calling|contacting|reaching out|your patience|holding)\b",
+    r"\bis there anything else I can\b",
+    r"\bI (?:can|will|'ll) (?:help|assist) you with (?:that|this)\b",
+    r"\blet me (?:check|look into|look up|pull up) (?:that|this|your)\b",
+    r"\bI understand your frustration\b",
+    r"\b(?:we|I) apologi[sz]e for (?:the|any) inconvenience\b",
+    r"\bcould you (?:please )?provide (?:me with )?(?:your|more)\b",
+    r"\bwelcome to\b",
+    r"\bmiten voin auttaa\b",
+    r"\bkiitos (?:soitostasi|yhteydenotostasi|kärsivällisyydestäsi)\b",
+    r"\bpahoittelen (?:aiheutunutta|tästä aiheutunutta) haittaa\b",
+)
+
+# Words of the prompt's machinery: a customer has no prompt, rungs or stage directions.
+_ECHO = _rx(
+    r"\b(?:system |my |the |this )prompt\b",
+    r"\bmy instructions\b",
+    r"\b(?:instructed|told) to (?:play|act|pretend|be the)\b",
+    r"\brole[- ]?play\w*\b",
+    r"\b(?:play|playing|in) (?:a |the |this )?(?:role|character)\b",
+    r"\bmood (?:level|rung)\b",
+    r"\brungs?\b",
+    r"\bstage direction\w*\b",
+    r"\b(?:passive|escalated)-angry\b",
+    r"\brecorded support call\b",
+    r"\bkehote\w*\b",
+    r"\broolipel\w*\b",
+)
+
+_SPEAKER_START = re.compile(r"^\s*(?:Agent|Support|Representative|Assistant|Customer service)\s*:",
+                            re.IGNORECASE)
+_CODE = _rx(r"```", r"^\s*(?:def|class|import|from \w+ import|#include|function)\b",
+            r"<\|[a-z_]+\|>", r"[{};]\s*$", r"\b\w+\(\)\s*[;{]")
+# CJK, Thai, Cyrillic, Arabic: the embedded Qwen model drifts into Chinese when confused; no
+# persona speaks these scripts.
+_FOREIGN_SCRIPT = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u3040-\u30ff"
+                             r"\u3400-\u9fff\uac00-\ud7af]")
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+# Common English words; a reply for a non-English persona made mostly of these is English.
+_ENGLISH = frozenset([
+    "the", "a", "an", "and", "or", "but", "is", "are", "was", "were", "be", "been", "i", "you",
+    "he", "she", "it", "we", "they", "my", "your", "our", "this", "that", "what", "why", "how",
+    "when", "not", "no", "yes", "to", "of", "in", "on", "for", "with", "at", "from", "have",
+    "has", "had", "do", "does", "did", "will", "would", "can", "could", "should", "me", "him",
+    "her", "them", "please", "thank", "thanks", "sorry", "just", "so", "if", "about",
+])
+
+SHINGLE = 6
+"""Words in a row that, found in both the reply and the instructions, count as an echo."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a reply broke character: a kind (ai, agent, echo, profanity, junk, language) and what."""
+
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORDS.findall(text)]
+
+
+def shingles(text: str, size: int = SHINGLE) -> set[tuple[str, ...]]:
+    """Return the runs of `size` consecutive words of `text`, lowercased."""
+    words = _words(text)
+    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+
+
+def _first(patterns: list[re.Pattern[str]], text: str) -> str | None:
+    for pattern in patterns:
+        m = pattern.search(text)
+        if m:
+            return m.group(0)
+    return None
+
+
+@dataclass(frozen=True)
+class CharacterCheck:
+    """The checks for one customer turn: who speaks, on which rung, against which instructions."""
+
+    rung: Rung
+    language: str = "en"
+    instructions: frozenset[tuple[str, ...]] = frozenset()
+    """Shingles of the prompt's instruction text (not the example lines, which may be said)."""
+
+    def check(self, reply: str, final: bool = False) -> Verdict | None:
+        """Return why `reply` breaks character, or None if it holds (so far, unless `final`)."""
+        text = reply.strip()
+        if _SPEAKER_START.match(text):
+            return Verdict("agent", "the reply starts with the agent's label")
+        for kind, patterns in (("ai", _AI), ("agent", _AGENT), ("echo", _ECHO)):
+            hit = _first(patterns, text)
+            if hit:
+                return Verdict(kind, f'"{hit}"')
+        if self.instructions:
+            overlap = shingles(text) & self.instructions
+            if overlap:
+                return Verdict("echo", f'repeats the instructions: "{" ".join(min(overlap))}"')
+        if self.rung != Rung.CURSING:
+            swear = next((s for s in detect(text, language=self.language)
+                          if s.kind == SignalKind.PROFANITY), None)
+            if swear is not None:
+                return Verdict("profanity", f'"{swear.quote}" while {self.rung.value}')
+        junk = _junk(text)
+        if junk:
+            return Verdict("junk", junk)
+        if final:
+            return self._final(text)
+        return None
+
+    def _final(self, text: str) -> Verdict | None:
+        if not _LETTER.search(text):
+            return Verdict("junk", "the reply is empty" if not text else f"no words: {text!r}")
+        words = _words(text)
+        if self.language != "en" and len(words) >= 6:
+            english = sum(1 for w in words if w in _ENGLISH)
+            if english / len(words) >= 0.35:
+                return Verdict("language", f"answered in English, not {self.language}")
+        if self.language == "en" and len(words) >= 8 and not any(w in _ENGLISH for w in words):
+            return Verdict("language", "answered in another language than English")
+        return None
+
+
+def _junk(text: str) -> str | None:
+    if _FOREIGN_SCRIPT.search(text):
+        return "switched to another script"
+    code = _first(_CODE, text)
+    if code:
+        return f"looks like code: {code!r}"
+    words = _words(text)
+    for i in range(len(words) - 3):
+        if len(set(words[i:i + 4])) == 1:
+            return f'repeats "{words[i]}"'
+    if len(words) >= 16 and len(set(words)) / len(words) < 0.35:
+        return "repeats itself"
+    return None

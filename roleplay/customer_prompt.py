@@ -1,0 +1,157 @@
+"""The customer prompt of one turn, built from a persona and the call so far.
+
+The prompt is a call transcript for a completion model to continue (prompts/customer.md):
+the persona prefix, the call lines `Agent: ...` / `<Name>: ...` in order, a stage direction
+for the current rung (prompts/customer_direction.md), and the customer's label. Only the
+direction and the label come after the call lines, so each turn's prompt starts with the
+previous turn's prompt up to its direction, and the server's prompt cache reuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from roleplay.character import CharacterCheck, shingles
+from roleplay.mood import LADDER, Rung
+from roleplay.personas import Persona
+from roleplay.prompts import PromptTemplate, read_prompt
+from roleplay.tokens import fit_lines
+from roleplay.transcript import Transcript
+
+CUSTOMER_PROMPT = "customer"
+DIRECTION_PROMPT = "customer_direction"
+AGENT_LABEL = "Agent"
+
+# How each rung is named inside the prompt. The rung ids themselves never appear there, so a
+# reply that says "passive-angry" can only be echoing machinery (see character.py).
+MOOD_WORDS: dict[Rung, str] = {
+    Rung.CALM: "calm",
+    Rung.PASSIVE_ANGRY: "annoyed",
+    Rung.ESCALATED_ANGRY: "angry",
+    Rung.CURSING: "furious",
+}
+
+LANGUAGES: dict[str, str] = {
+    "en": "English", "fi": "Finnish", "no": "Norwegian", "sv": "Swedish", "lv": "Latvian",
+    "hu": "Hungarian", "de": "German", "et": "Estonian", "da": "Danish",
+}
+
+# Filled in for the template's own words only, to find the instruction text a reply echoes.
+_BLANK = "\x00"
+
+
+def language_name(code: str) -> str:
+    """Return the English name of a language code, or the code itself if it is not known."""
+    return LANGUAGES.get(code, code)
+
+
+def speaker_label(persona: Persona) -> str:
+    """Return the customer's label in the transcript: the first name, as people write notes."""
+    return persona.customer.name.split()[0]
+
+
+def _one_line(text: str) -> str:
+    # A line break inside a turn would read as a new speaker's line to the model.
+    return " ".join(text.split())
+
+
+def call_lines(persona: Persona, transcript: Transcript) -> list[str]:
+    """Return the call so far as transcript lines, oldest first."""
+    label = speaker_label(persona)
+    return [f"{AGENT_LABEL if t.role == 'trainee' else label}: {_one_line(t.content)}"
+            for t in transcript.turns]
+
+
+@dataclass(frozen=True)
+class CustomerPrompt:
+    """The prompt of one customer turn, and how it was made to fit."""
+
+    text: str
+    """The whole prompt, ending with the customer's label."""
+    cached_part: str
+    """The text before the stage direction: the part the next turn's prompt also starts with."""
+    dropped_lines: int
+    """Oldest call lines left out to fit the context."""
+
+
+class PromptBuilder:
+    """Renders the customer prompt for one persona; the templates are read and checked once."""
+
+    def __init__(self, persona: Persona, prompts_dir: Path):
+        self.persona = persona
+        self.customer: PromptTemplate = read_prompt(CUSTOMER_PROMPT, prompts_dir)
+        self.direction: PromptTemplate = read_prompt(DIRECTION_PROMPT, prompts_dir)
+        # Fail on a broken template now, not on the first turn.
+        self.customer.check(set(self._prefix_values()) | {"call", "direction"})
+        self.direction.check(set(self._direction_values(persona.start_rung)))
+        self._instructions = self._instruction_shingles()
+
+    def _prefix_values(self) -> dict[str, str]:
+        p = self.persona
+        label = speaker_label(p)
+        moods = []
+        for rung in LADDER:
+            behaviour = p.rungs.for_rung(rung)
+            moods.append(f'- {MOOD_WORDS[rung].capitalize()}: {behaviour.behaviour} '
+                         f'Like: "{behaviour.examples[0]}"')
+        return {
+            "company": p.company,
+            "full_name": p.customer.name,
+            "name": label,
+            "language": language_name(p.language),
+            "situation": _one_line(p.customer.situation),
+            "wants": _one_line(p.customer.wants),
+            "facts": "; ".join(p.customer.facts) + "." if p.customer.facts else "nothing more.",
+            "may_offer": "; ".join(p.policy.may_offer) + "." if p.policy.may_offer else "-",
+            "must_not_offer": "; ".join(p.policy.must_not_offer) + "."
+            if p.policy.must_not_offer else "-",
+            "moods": "\n".join(moods),
+        }
+
+    def _direction_values(self, rung: Rung) -> dict[str, str]:
+        label = speaker_label(self.persona)
+        swearing = (f"{label} swears." if rung == Rung.CURSING
+                    else f"{label} does not swear.")
+        return {
+            "name": label,
+            "mood": MOOD_WORDS[rung],
+            "behaviour": _one_line(self.persona.rungs.for_rung(rung).behaviour),
+            "swearing": swearing,
+            "language": language_name(self.persona.language),
+        }
+
+    def render(self, lines: Sequence[str], rung: Rung) -> CustomerPrompt:
+        """Return the prompt for `lines` (the call so far) with the direction for `rung`."""
+        direction = self.direction.render(**self._direction_values(rung))
+        marked = self.customer.render(**self._prefix_values(), call="\n".join(lines),
+                                      direction=_BLANK)
+        cached, _ = marked.split(_BLANK, 1)
+        return CustomerPrompt(text=marked.replace(_BLANK, direction), cached_part=cached,
+                              dropped_lines=0)
+
+    def build(self, transcript: Transcript, rung: Rung, context_tokens: int,
+              max_tokens: int) -> CustomerPrompt:
+        """Return the prompt for the customer's next line, trimmed to the context."""
+        lines = call_lines(self.persona, transcript)
+        _, dropped = fit_lines(lambda kept: self.render(kept, rung).text, lines,
+                               context_tokens, max_tokens)
+        prompt = self.render(lines[dropped:], rung)
+        return CustomerPrompt(prompt.text, prompt.cached_part, dropped)
+
+    def warm_prompt(self, transcript: Transcript, context_tokens: int, max_tokens: int) -> str:
+        """Return the text the next turn's prompt will start with, to process ahead of time."""
+        rung = transcript.rung or self.persona.start_rung
+        return self.build(transcript, rung, context_tokens, max_tokens).cached_part
+
+    def _instruction_shingles(self) -> frozenset[tuple[str, ...]]:
+        # The templates' own words (placeholders blanked): a customer never says those.
+        own = self.customer.render(**{k: _BLANK for k in self.customer.placeholders})
+        own += "\n" + self.direction.render(**{k: _BLANK for k in self.direction.placeholders})
+        return frozenset().union(*(shingles(part) for part in own.split(_BLANK)))
+
+    def checker(self, rung: Rung) -> CharacterCheck:
+        """Return the character checks for a reply spoken on `rung`."""
+        return CharacterCheck(rung=rung, language=self.persona.language,
+                              instructions=self._instructions)
