@@ -1,40 +1,114 @@
 """Loads the phrase lists in `roleplay/lexicons/*.yaml` and finds them in text.
 
 Each file maps a signal kind to regular expressions (case-insensitive, matched on word
-boundaries by the pattern itself). Patterns are data so that trainers and translators can
-extend a language without touching code.
+boundaries by the pattern itself; a pattern can switch case-sensitivity back on locally
+with `(?-i:...)`, which the acronym patterns do). Patterns are data so that trainers and
+translators can extend a language without touching code.
+
+Besides the trainee signal kinds a file may hold three sections whose keys start with `_`:
+
+- `_customer`: cue kind -> patterns found in *customer* turns (urgency, demands, ...);
+- `_grader`: patterns of text addressed to a grader ("score this 5/5", "SYSTEM:");
+- `_markers`: common words of the language, used to guess the language of a transcript.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import yaml
 
 from roleplay.errors import RoleplayError
-from roleplay.signals import Signal, SignalKind
+from roleplay.signals import Cue, CueKind, Signal, SignalKind
 
 LEXICON_DIR = Path(__file__).parent / "lexicons"
 
+# A sentence ends at . ! ? or a line break; grader text is masked a sentence at a time so a
+# "score this 5/5" hidden mid-turn cannot leave half an instruction behind.
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s)|\n")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
-@lru_cache(maxsize=None)
-def load_lexicon(language: str) -> dict[SignalKind, list[re.Pattern[str]]]:
-    """Return the compiled patterns of one language's lexicon file."""
+
+@dataclass(frozen=True)
+class _Extras:
+    customer: dict[CueKind, list[re.Pattern[str]]] = field(default_factory=dict)
+    grader: list[re.Pattern[str]] = field(default_factory=list)
+    markers: frozenset[str] = frozenset()
+
+
+def _compile(path: Path, where: str, patterns: object) -> list[re.Pattern[str]]:
+    if patterns is None:
+        return []
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise RoleplayError(f"{path}: {where} must be a list of regular expressions (strings)")
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern, re.IGNORECASE | re.MULTILINE))
+        except re.error as err:
+            raise RoleplayError(f"{path}: {where}: bad regular expression {pattern!r}: {err}; "
+                                "fix the pattern (remember to double the backslashes in YAML "
+                                "double-quoted strings)") from None
+    return compiled
+
+
+@cache
+def _read(language: str) -> dict[str, object]:
     path = LEXICON_DIR / f"{language}.yaml"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         return {}
+    except yaml.YAMLError as err:
+        raise RoleplayError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise RoleplayError(f"{path}: expected a mapping of signal kinds to pattern lists")
+    return raw
+
+
+@cache
+def load_lexicon(language: str) -> dict[SignalKind, list[re.Pattern[str]]]:
+    """Return the compiled patterns of one language's lexicon file."""
+    path = LEXICON_DIR / f"{language}.yaml"
     compiled: dict[SignalKind, list[re.Pattern[str]]] = {}
-    for key, patterns in raw.items():
+    for key, patterns in _read(language).items():
+        if str(key).startswith("_"):
+            continue
         try:
             kind = SignalKind(key)
         except ValueError:
-            raise RoleplayError(f"{path}: unknown signal kind {key!r}") from None
-        compiled[kind] = [re.compile(p, re.IGNORECASE) for p in patterns or []]
+            raise RoleplayError(f"{path}: unknown signal kind {key!r}; use one of "
+                                f"{', '.join(k.value for k in SignalKind)}") from None
+        compiled[kind] = _compile(path, str(key), patterns)
     return compiled
+
+
+@cache
+def _load_extras(language: str) -> _Extras:
+    path = LEXICON_DIR / f"{language}.yaml"
+    raw = _read(language)
+    customer: dict[CueKind, list[re.Pattern[str]]] = {}
+    section = raw.get("_customer") or {}
+    if not isinstance(section, dict):
+        raise RoleplayError(f"{path}: _customer must map cue kinds to pattern lists")
+    for key, patterns in section.items():
+        try:
+            kind = CueKind(key)
+        except ValueError:
+            raise RoleplayError(f"{path}: _customer: unknown cue kind {key!r}; use one of "
+                                f"{', '.join(k.value for k in CueKind)}") from None
+        customer[kind] = _compile(path, f"_customer.{key}", patterns)
+    markers = raw.get("_markers") or []
+    if not isinstance(markers, list):
+        raise RoleplayError(f"{path}: _markers must be a list of words")
+    return _Extras(
+        customer=customer,
+        grader=_compile(path, "_grader", raw.get("_grader")),
+        markers=frozenset(str(m).lower() for m in markers),
+    )
 
 
 def languages() -> list[str]:
@@ -42,14 +116,19 @@ def languages() -> list[str]:
     return sorted(p.stem for p in LEXICON_DIR.glob("*.yaml"))
 
 
-def find_all(text: str, language: str | None = None, customer_name: str | None = None) -> list[Signal]:
-    """Return the signals of `text`, one per kind and position, sorted by position."""
-    langs = [language] if language and language in languages() else languages()
-    if language and language != "en" and "en" in languages() and "en" not in langs:
+def _languages_for(language: str | None) -> list[str]:
+    available = languages()
+    langs = [language] if language and language in available else available
+    if language and language != "en" and "en" in available and "en" not in langs:
         # Trainees code-switch; English phrases count in every language.
         langs.append("en")
+    return langs
+
+
+def find_all(text: str, language: str | None = None, customer_name: str | None = None) -> list[Signal]:
+    """Return the signals of `text`, one per kind and position, sorted by position."""
     found: dict[tuple[SignalKind, int], Signal] = {}
-    for lang in langs:
+    for lang in _languages_for(language):
         for kind, patterns in load_lexicon(lang).items():
             for pattern in patterns:
                 for m in pattern.finditer(text):
@@ -58,7 +137,7 @@ def find_all(text: str, language: str | None = None, customer_name: str | None =
                             (kind, m.start()),
                             Signal(kind=kind, quote=m.group(0), start=m.start(), end=m.end()),
                         )
-    if customer_name:
+    if customer_name and customer_name.split():
         first = customer_name.split()[0]
         for m in re.finditer(rf"\b{re.escape(first)}\b", text):
             found.setdefault(
@@ -66,3 +145,68 @@ def find_all(text: str, language: str | None = None, customer_name: str | None =
                 Signal(kind=SignalKind.PERSONAL, quote=m.group(0), start=m.start(), end=m.end()),
             )
     return sorted(found.values(), key=lambda s: (s.start, s.kind.value))
+
+
+def find_customer_cues(text: str, language: str | None = None) -> list[Cue]:
+    """Return the cues of a customer turn; swearing counts as CURSING in every language."""
+    found: dict[tuple[CueKind, int], Cue] = {}
+
+    def add(kind: CueKind, m: re.Match[str]) -> None:
+        if m.end() > m.start():
+            found.setdefault((kind, m.start()),
+                             Cue(kind=kind, quote=m.group(0), start=m.start(), end=m.end()))
+
+    # Customers swear in any language whatever the transcript's language is.
+    for lang in languages():
+        for pattern in load_lexicon(lang).get(SignalKind.PROFANITY, []):
+            for m in pattern.finditer(text):
+                add(CueKind.CURSING, m)
+    for lang in _languages_for(language):
+        for kind, patterns in _load_extras(lang).customer.items():
+            for pattern in patterns:
+                for m in pattern.finditer(text):
+                    add(kind, m)
+    return sorted(found.values(), key=lambda c: (c.start, c.kind.value))
+
+
+def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
+    start = 0
+    for m in _SENTENCE_END.finditer(text, 0, pos):
+        start = m.end()
+    end_match = _SENTENCE_END.search(text, pos)
+    end = end_match.end() if end_match else len(text)
+    return start, end
+
+
+def find_grader_spans(text: str) -> list[tuple[int, int]]:
+    """Return merged (start, end) spans of the sentences that contain grader-directed text."""
+    spans: list[tuple[int, int]] = []
+    for lang in languages():
+        for pattern in _load_extras(lang).grader:
+            for m in pattern.finditer(text):
+                s, _ = _sentence_bounds(text, m.start())
+                _, e = _sentence_bounds(text, max(m.end() - 1, m.start()))
+                spans.append((s, e))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def guess(text: str) -> str:
+    """Return the lexicon language whose marker words are most frequent in `text`."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not words:
+        return "en"
+    best, best_hits = "en", 0
+    for lang in languages():
+        markers = _load_extras(lang).markers
+        hits = sum(1 for w in words if w in markers)
+        # English wins ties: it is the default and the language trainees code-switch into.
+        if hits > best_hits or (hits == best_hits and lang == "en"):
+            best, best_hits = lang, hits
+    return best

@@ -37,6 +37,14 @@ class SignalKind(str, Enum):
     DISMISSIVE = "dismissive"  # "calm down", "nothing I can do", brushes the concern off
     GIVING_AWAY = "giving_away"  # gives more than policy allows to make the anger stop
     PROFANITY = "profanity"  # the trainee swears
+    # Added for the evaluator (issue 4); the mood ladder treats them like any other kind.
+    WINNING = "winning"  # insists on being right, wants the last word ("as I said")
+    HOSTILE = "hostile"  # loses composure: rude, sarcastic, shouting, takes the bait
+    INTERRUPTING = "interrupting"  # cuts the customer off, has the answer before listening
+    VAGUE = "vague"  # no decision or no time: "someone will get back to you soon"
+    SELF_FOCUS = "self_focus"  # puts the agent's or company's convenience at the centre
+    FACE_SAVING = "face_saving"  # frames a needed correction as a mistake anyone could make
+    GUIDING = "guiding"  # adapts to how the customer learns: step by step, "what do you see?"
 
 
 HELPFUL = frozenset(
@@ -53,6 +61,8 @@ HELPFUL = frozenset(
         SignalKind.FOLLOW_UP,
         SignalKind.PERSONAL,
         SignalKind.POLICY_NO,
+        SignalKind.FACE_SAVING,
+        SignalKind.GUIDING,
     }
 )
 HARMFUL = frozenset(set(SignalKind) - HELPFUL)
@@ -82,3 +92,53 @@ def detect(text: str, language: str | None = None, customer_name: str | None = N
     from roleplay.lexicon import find_all
 
     return find_all(text, language=language, customer_name=customer_name)
+
+
+class CueKind(str, Enum):
+    """Things a customer turn shows; they decide which principles apply to the call."""
+
+    CURSING = "cursing"  # the customer swears (source 003: the boundary principle starts here)
+    URGENCY = "urgency"  # time or money is being lost, "every minute", "urgent"
+    DEMAND = "demand"  # asks for a refund, compensation, something free
+    TECHNICAL = "technical"  # a how-to or broken-product question (learning style applies)
+    TRANSFER_REQUEST = "transfer_request"  # asks for a manager or someone else
+
+
+class Cue(BaseModel):
+    """One thing found in a customer turn, with the exact words."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: CueKind
+    """What the customer's turn shows."""
+    quote: str
+    """The exact words, `text[start:end]`."""
+    start: int
+    """Offset of the quote in the turn's text."""
+    end: int
+    """End offset (exclusive)."""
+
+
+def detect_customer(text: str, language: str | None = None) -> list[Cue]:
+    """Return every cue found in one customer turn, in order of position."""
+    from roleplay.lexicon import find_customer_cues
+
+    return find_customer_cues(text, language=language)
+
+
+def grader_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) spans of sentences in `text` that address a grader.
+
+    "Score this 5/5", a fake "SYSTEM:" line, a fake end of transcript or a fake verdict are
+    data, not instructions: the evaluator ignores these spans and never shows them to a model.
+    """
+    from roleplay.lexicon import find_grader_spans
+
+    return find_grader_spans(text)
+
+
+def guess_language(text: str) -> str:
+    """Return the code of the lexicon language `text` is most likely written in ("en" if unsure)."""
+    from roleplay.lexicon import guess
+
+    return guess(text)

@@ -1,0 +1,256 @@
+"""The small model steps of the evaluator chain: yes/no log-probability checks and rewrites.
+
+On the embedded 1.5B model one big judging prompt gives no signal (../shared/EMBEDDED_MODEL.md),
+so the model is only asked two kinds of small questions:
+
+- a yes/no question about one trainee turn, answered with one token; P(yes) is read from the
+  log-probabilities of "Yes" and "No" and compared with a threshold calibrated on the
+  development set (`evals/calibration.yaml`), never taken from the text of the answer;
+- a rewrite of one trainee turn about evidence the code has already fixed, as JSON
+  (schema-constrained where the server supports it), validated by the caller.
+
+Output that cannot be read is retried at most twice; after that the caller gets None and the
+raw text, and the principle ends `unscored`. A stronger model behind `ROLEPLAY_EVAL_MODEL` /
+`ROLEPLAY_BASE_URL` runs the same steps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from roleplay.config import PROJECT_ROOT, Settings
+from roleplay.errors import BackendError, PromptError
+from roleplay.prompts import read_prompt
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_PATH = PROJECT_ROOT / "evals" / "calibration.yaml"
+MAX_RETRIES = 2
+
+LANGUAGE_NAMES = {"en": "English", "fi": "Finnish", "no": "Norwegian (bokmål)",
+                  "lv": "Latvian", "hu": "Hungarian"}
+
+_REWRITE_SCHEMA: dict[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "rewrite",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "properties": {"rewrite": {"type": "string", "minLength": 1, "maxLength": 500}},
+            "required": ["rewrite"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+@dataclass
+class CheckResult:
+    """The answer to one yes/no check: P(yes), or None with the reason, and what came back."""
+
+    p_yes: float | None
+    raw: str
+    error: str | None = None
+
+
+@dataclass
+class RewriteResult:
+    """A validated rewrite, or None after the retries, with every raw answer and rejection."""
+
+    text: str | None
+    raw: list[str] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+
+
+def load_thresholds(model_name: str, path: Path = CALIBRATION_PATH) -> dict[str, float]:
+    """Return the calibrated thresholds of `model_name` from the calibration file ({} if none)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        return {}
+    except (OSError, yaml.YAMLError) as err:
+        log.warning("cannot read calibration file %s: %s; using default thresholds", path, err)
+        return {}
+    models = data.get("models") or {}
+    entry = models.get(model_name) or {}
+    thresholds: dict[str, float] = {}
+    for check, values in entry.items():
+        if isinstance(values, dict) and isinstance(values.get("threshold"), int | float):
+            thresholds[str(check)] = float(values["threshold"])
+    return thresholds
+
+
+def _split(rendered: str, path: str) -> tuple[str, str]:
+    system, sep, user = rendered.partition("\n---\n")
+    if not sep:
+        raise PromptError(f"{path}: expected a line '---' between the system and the user part")
+    return system.strip(), user.strip()
+
+
+def yes_no_probability(message: BaseMessage) -> tuple[float | None, str]:
+    """Return P(yes) from the first token's top log-probabilities, and a readable raw string."""
+    meta = message.response_metadata.get("logprobs") if message.response_metadata else None
+    text = message.content if isinstance(message.content, str) else str(message.content)
+    try:
+        first = meta["content"][0]  # type: ignore[index]
+        tops = first.get("top_logprobs") or [{"token": first["token"], "logprob": first["logprob"]}]
+    except (TypeError, KeyError, IndexError):
+        return None, f"no log-probabilities in the answer; text: {text!r}"
+    yes = no = 0.0
+    shown = []
+    for top in tops:
+        token = str(top.get("token", ""))
+        logprob = top.get("logprob")
+        if not isinstance(logprob, int | float):
+            continue
+        word = token.strip().strip(".,!:;\"'").lower()
+        shown.append(f"{token!r}:{logprob:.2f}")
+        if word == "yes":
+            yes += math.exp(logprob)
+        elif word == "no":
+            no += math.exp(logprob)
+    raw = f"answer {text!r}; top tokens " + ", ".join(shown[:10])
+    if yes + no == 0.0:
+        return None, raw + "; neither Yes nor No among them"
+    return yes / (yes + no), raw
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+_LOOSE = re.compile(r'"rewrite"\s*:\s*"((?:[^"\\]|\\.)*)"', re.DOTALL)
+
+
+def parse_rewrite(text: str) -> str | None:
+    """Return the "rewrite" string of a JSON answer, repairing code fences and stray text."""
+    cleaned = _FENCE.sub("", text.strip())
+    candidates = [cleaned]
+    start, end = cleaned.find("{"), cleaned.rfind("}")
+    if 0 <= start < end:
+        candidates.append(cleaned[start:end + 1])
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("rewrite"), str):
+            return str(data["rewrite"]).strip() or None
+    loose = _LOOSE.search(cleaned)
+    if loose:
+        try:
+            return str(json.loads(f'"{loose.group(1)}"')).strip() or None
+        except json.JSONDecodeError:
+            return None
+    return None
+
+
+class Judge:
+    """The evaluator's model: yes/no checks and rewrites, each a small call."""
+
+    def __init__(self, model: BaseChatModel, model_name: str,
+                 thresholds: Mapping[str, float] | None = None,
+                 prompts_dir: Path = PROJECT_ROOT / "prompts",
+                 max_retries: int = MAX_RETRIES,
+                 on_error: Callable[[Exception], Exception] | None = None):
+        self.model = model
+        self.model_name = model_name
+        self.thresholds = dict(thresholds or {})
+        self.max_retries = max_retries
+        self._check_prompt = read_prompt("judge_check", prompts_dir)
+        self._rewrite_prompt = read_prompt("judge_rewrite", prompts_dir)
+        self._check_prompt.check({"customer", "agent", "question"})
+        self._rewrite_prompt.check({"language_name", "title", "description", "quote", "problem",
+                                    "good_example", "customer", "agent"})
+        self._on_error = on_error
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Judge:
+        """Return a Judge on the configured evaluator model (starting the embedded server if needed)."""
+        from roleplay.backends import describe_error, make_chat_model
+
+        model = make_chat_model(settings, purpose="eval")
+        return cls(model, settings.eval_model, thresholds=load_thresholds(settings.eval_model),
+                   prompts_dir=settings.prompts_dir,
+                   on_error=lambda err: describe_error(err, settings))
+
+    def threshold(self, check_id: str, default: float) -> float:
+        """Return the calibrated threshold of a check for this model, else `default`."""
+        return self.thresholds.get(check_id, default)
+
+    def _invoke(self, messages: list[BaseMessage], **kwargs: Any) -> BaseMessage:
+        try:
+            return self.model.bind(**kwargs).invoke(messages)
+        except Exception as err:  # any client failure is reported the same way
+            wrapped = self._on_error(err) if self._on_error else err
+            if isinstance(wrapped, BackendError) and not wrapped.retryable:
+                raise wrapped from err
+            raise _CallFailed(f"{type(err).__name__}: {err}") from err
+
+    def p_yes(self, question: str, customer: str, agent: str) -> CheckResult:
+        """Ask `question` about the agent's reply; return P(yes) from the log-probabilities."""
+        rendered = self._check_prompt.render(question=question, customer=customer or "(nothing)",
+                                             agent=agent)
+        system, user = _split(rendered, str(self._check_prompt.path))
+        messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
+        raws = []
+        for attempt in range(self.max_retries + 1):
+            try:
+                answer = self._invoke(messages, logprobs=True, top_logprobs=10, max_tokens=1,
+                                      temperature=0)
+            except _CallFailed as err:
+                raws.append(f"attempt {attempt + 1}: call failed: {err}")
+                continue
+            p, raw = yes_no_probability(answer)
+            if p is not None:
+                return CheckResult(p_yes=p, raw=raw)
+            raws.append(f"attempt {attempt + 1}: {raw}")
+        return CheckResult(p_yes=None, raw=" | ".join(raws),
+                           error=f"no usable yes/no answer after {self.max_retries + 1} attempts")
+
+    def rewrite(self, *, title: str, description: str, quote: str, problem: str,
+                good_example: str, customer: str, agent: str, language: str,
+                validate: Callable[[str], str | None]) -> RewriteResult:
+        """Ask for a better version of `agent`; `validate` returns a rejection reason or None."""
+        rendered = self._rewrite_prompt.render(
+            language_name=LANGUAGE_NAMES.get(language, language), title=title,
+            description=description, quote=quote, problem=problem, good_example=good_example,
+            customer=customer or "(nothing)", agent=agent)
+        system, user = _split(rendered, str(self._rewrite_prompt.path))
+        messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
+        result = RewriteResult(text=None)
+        for attempt in range(self.max_retries + 1):
+            # A retry at temperature 0 would repeat the same answer; vary it a little.
+            temperature = 0.0 if attempt == 0 else 0.7
+            try:
+                answer = self._invoke(messages, response_format=_REWRITE_SCHEMA, max_tokens=200,
+                                      temperature=temperature)
+            except _CallFailed as err:
+                result.raw.append(f"call failed: {err}")
+                result.rejections.append("the model call failed")
+                continue
+            text = answer.content if isinstance(answer.content, str) else str(answer.content)
+            result.raw.append(text)
+            parsed = parse_rewrite(text)
+            if parsed is None:
+                result.rejections.append("the answer was not JSON with a rewrite")
+                continue
+            reason = validate(parsed)
+            if reason is None:
+                result.text = parsed
+                return result
+            result.rejections.append(reason)
+        return result
+
+
+class _CallFailed(Exception):
+    """A model call failed in a way a retry may fix."""
