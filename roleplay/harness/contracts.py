@@ -19,6 +19,7 @@ A run passes when all of these hold and the backend answered every turn.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal, Protocol
@@ -71,26 +72,45 @@ class ReplyCheck(BaseModel):
 
     trainee: str
     reply: str
+    """The saved reply; empty when the engine gave up (see `blocked`)."""
     rung: Rung
     reason: str | None = None
     restarts: int = 0
     """Times the engine threw a draft of this reply away for breaking character."""
+    blocked: str | None = None
+    """The engine gave up on this reply: every attempt broke character; the last verdict."""
     character_problem: str | None = None
     swears: bool = False
     language: str | None = None
     """Detected language, None when the reply is too short to tell."""
 
+    def blocked_kind(self) -> str | None:
+        """The verdict kind (ai, agent, echo, junk, profanity, language) of a give-up."""
+        return self.blocked.split(":", 1)[0].strip() if self.blocked else None
+
     @property
     def in_character(self) -> bool:
-        return self.character_problem is None
+        """No AI admission, agent line, echo or junk; a reply given up for one of those fails."""
+        kind = self.blocked_kind()
+        blocked_for_character = kind is not None and kind not in ("profanity", "language")
+        return self.character_problem is None and not blocked_for_character
 
     def profanity_ok(self) -> bool:
-        """Swearing only on the cursing rung."""
+        """Swearing only on the cursing rung (a reply blocked for swearing counts as swearing)."""
+        if self.blocked_kind() == "profanity":
+            return False
         return not self.swears or self.rung == Rung.CURSING
 
     def language_ok(self, expected: str) -> bool | None:
         """None when the language cannot be told."""
+        if self.blocked_kind() == "language":
+            return False
         return None if self.language is None else self.language == expected
+
+    @property
+    def first_try(self) -> bool:
+        """The first draft was kept."""
+        return self.restarts == 0 and self.blocked is None
 
 
 class RunResult(BaseModel):
@@ -132,6 +152,9 @@ class RunResult(BaseModel):
             path = " > ".join(r.value for r in self.mood_path)
             out.append(f"mood did not move as expected under {self.strategy} handling: {path}")
         for i, r in enumerate(self.replies, 1):
+            if r.blocked:
+                out.append(f"reply {i} never came: every draft broke character ({r.blocked})")
+                continue
             if not r.in_character:
                 out.append(f"reply {i} out of character ({r.character_problem})")
             if not r.profanity_ok():
@@ -152,18 +175,34 @@ class ReplyEventSource(Protocol):
     def stream(self, session: Any, text: str) -> Iterator[Any]: ...
 
 
-def character_problem(reply: str, persona: Persona, rung: Rung) -> str | None:
-    """Return why `reply` is out of character (AI, agent, echo, junk), or None."""
-    verdict = CharacterCheck(rung=rung, language=persona.language).check(reply, final=True)
-    if verdict is not None and verdict.kind in CHARACTER_KINDS:
-        return str(verdict)
-    return None
-
-
 def swears(reply: str) -> bool:
     """True when the reply contains profanity in any lexicon language."""
     # Customers swear in any language, so every lexicon is searched, not only the persona's.
     return any(s.kind == SignalKind.PROFANITY for s in detect(reply))
+
+
+_GAVE_UP = re.compile(r"could not stay in character \((.*)\)")
+
+
+def _checker(engine: ReplyEventSource, persona: Persona, rung: Rung) -> CharacterCheck:
+    # The engine's own checker knows the prompt's instruction text (for echo detection);
+    # any other engine gets the same checks without it.
+    builder = getattr(engine, "builder", None)
+    if builder is not None:
+        checker = builder(persona).checker(rung)
+        if isinstance(checker, CharacterCheck):
+            return checker
+    return CharacterCheck(rung=rung, language=persona.language)
+
+
+def check_reply(engine: ReplyEventSource, persona: Persona, trainee: str, text: str,
+                rung: Rung, reason: str | None, restarts: int) -> ReplyCheck:
+    """Run every contract check on one saved customer reply."""
+    verdict = _checker(engine, persona, rung).check(text, final=True)
+    problem = str(verdict) if verdict is not None and verdict.kind in CHARACTER_KINDS else None
+    return ReplyCheck(trainee=trainee, reply=text, rung=rung, reason=reason, restarts=restarts,
+                      character_problem=problem, swears=swears(text),
+                      language=detect_language(text).language)
 
 
 def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: int) -> RunResult:
@@ -176,24 +215,35 @@ def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: in
                        start_rung=persona.start_rung, mood_path=[persona.start_rung])
     try:
         session = engine.start(persona, user="eval-harness", sandbox=True)
-        for line in script.lines:
-            rung, reason, restarts = result.mood_path[-1], None, 0
+    except RoleplayError as err:
+        result.error = f"{type(err).__name__}: {err}"
+        return result
+    for line in script.lines:
+        rung, reason, restarts, last_restart = result.mood_path[-1], None, 0, None
+        try:
             for event in engine.stream(session, line):
                 if isinstance(event, MoodUpdate):
                     rung, reason = event.change.after, event.change.reason
                     result.mood_path.append(rung)
                 elif isinstance(event, Restart):
-                    restarts += 1
+                    restarts, last_restart = restarts + 1, event.reason
                 elif isinstance(event, Reply):
-                    text = event.turn.content
-                    spoken = event.turn.rung_after or rung
-                    result.replies.append(ReplyCheck(
-                        trainee=line, reply=text, rung=spoken, reason=reason, restarts=restarts,
-                        character_problem=character_problem(text, persona, spoken),
-                        swears=swears(text), language=detect_language(text).language))
-    except RoleplayError as err:
-        # A backend failure fails the run (and its task's pass^k) but not the whole harness.
-        result.error = f"{type(err).__name__}: {err}"
+                    result.replies.append(check_reply(
+                        engine, persona, line, event.turn.content,
+                        event.turn.rung_after or rung, reason, restarts))
+        except RoleplayError as err:
+            gave_up = _GAVE_UP.search(str(err))
+            if gave_up or last_restart is not None:
+                # Every draft broke character: what the trainee gets is no reply at all,
+                # which the contract counts against the check the drafts failed.
+                blocked = gave_up.group(1) if gave_up else str(last_restart)
+                result.replies.append(ReplyCheck(trainee=line, reply="", rung=rung,
+                                                 reason=reason, restarts=restarts,
+                                                 blocked=blocked))
+            else:
+                # A backend failure fails the run (and its task's pass^k), not the harness.
+                result.error = f"{type(err).__name__}: {err}"
+            break
     result.seconds = time.monotonic() - began
     return result
 
@@ -218,7 +268,7 @@ def persona_metrics(runs: Sequence[RunResult], prefix: str) -> dict[str, float |
     mood = {s: [r.mood_ok() for r in runs if r.strategy == s] for s in ("good", "bad")}
     return {
         f"{prefix}in_character_rate": rate(c.in_character for _, c in replies),
-        f"{prefix}first_try_rate": rate(c.restarts == 0 for _, c in replies),
+        f"{prefix}first_try_rate": rate(c.first_try for _, c in replies),
         f"{prefix}profanity_rung_rate": rate(c.profanity_ok() for _, c in replies),
         f"{prefix}language_rate": rate(x for x in language if x is not None),
         f"{prefix}mood_good_rate": rate(bool(x) for x in mood["good"]),

@@ -42,6 +42,8 @@ def mood_paths(runs: Sequence[RunResult]) -> str | None:
     if not personas:
         return None
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     cols = min(3, len(personas))
     rows = (len(personas) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False,
@@ -59,6 +61,7 @@ def mood_paths(runs: Sequence[RunResult]) -> str | None:
         ax.set_yticks(range(len(LADDER)), [rung.value for rung in LADDER], fontsize=7)
         ax.set_ylim(-0.4, len(LADDER) - 0.6)
         ax.set_xlabel("trainee turn", fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(personas):]:
@@ -118,7 +121,7 @@ def principle_pr(metrics: dict[str, float | None]) -> str | None:
     ax.set_xlabel("share")
     handles = [plt.Rectangle((0, 0), 1, 1, color="#1565c0", label="precision"),
                plt.Rectangle((0, 0), 1, 1, color="#ef6c00", label="recall")]
-    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    ax.legend(handles=handles, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return _encode(fig)

@@ -99,7 +99,7 @@ class Check(BaseModel):
     def describe(self) -> str:
         """One line naming the metric, its value and its bound."""
         op = ">=" if self.kind == "min" else "<="
-        value = "not measured" if self.value is None else f"{self.value:.3f}"
+        value = "not measured" if self.value is None else f"{self.value:.3g}"
         status = "ok" if self.passed else "FAIL"
         return f"{status}: {self.metric} = {value} (needs {op} {self.bound:g})"
 

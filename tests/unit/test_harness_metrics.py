@@ -11,7 +11,6 @@ from roleplay.harness.language import detect_language
 from roleplay.harness.metrics import auc, cohens_kappa, pass_hat_k, precision_recall, rate
 from roleplay.harness.thresholds import Threshold, Thresholds, apply_thresholds, load_thresholds
 
-
 # --- metrics -------------------------------------------------------------------------------
 
 def test_auc_perfect_separation_reversed_and_ties() -> None:

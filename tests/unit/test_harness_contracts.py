@@ -1,0 +1,137 @@
+"""Persona contracts through the real engine, on a fake completion server.
+
+The acceptance test of issue 6 is here: a persona whose prompt makes the customer admit
+being an AI makes the harness exit non-zero, naming the in-character metric.
+"""
+
+from __future__ import annotations
+
+import pytest
+from _harness_fakes import (
+    BREAK_AI,
+    BREAK_ENGLISH,
+    BREAK_SWEAR,
+    PERSONAS,
+    SCRIPTS,
+    FakeCompletionServer,
+    broken_persona,
+    make_engine,
+    thresholds,
+)
+
+from roleplay.harness.contracts import ReplyCheck, RunResult, Script, run_task, tasks_for
+from roleplay.harness.runner import HarnessInputs, run_harness
+from roleplay.mood import Rung
+
+
+def _inputs(personas: list, **run: object) -> HarnessInputs:
+    return HarnessInputs(thresholds=thresholds(**run), sections=["personas"], personas=personas,
+                         scripts=SCRIPTS, engine_factory=make_engine, progress=False)
+
+
+def test_a_well_behaved_customer_passes_every_contract() -> None:
+    personas = [PERSONAS["crm-outage"], PERSONAS["double-charged-sofa"],
+                PERSONAS["sahkolasku-arvio"]]
+    result = run_harness(_inputs(personas))
+    assert result.passed, [c.describe() for c in result.failures]
+    assert result.metrics["personas.in_character_rate"] == 1.0
+    assert result.metrics["personas.mood_good_rate"] == 1.0
+    # Every script that fits, k=2 runs each: good, bad and the probe per persona.
+    assert len(result.runs) == 3 * 3 * 2
+    finnish = [r for r in result.runs if r.persona_id == "sahkolasku-arvio"]
+    assert {r.script_id for r in finnish} == {"good-fi", "bad-fi", "identity-fi"}
+    assert all(c.language == "fi" for r in finnish for c in r.replies if c.language)
+
+
+def test_persona_admitting_to_be_an_ai_fails_naming_the_metric() -> None:
+    broken = broken_persona("crm-outage", BREAK_AI)
+    result = run_harness(_inputs([broken, PERSONAS["cable-repair-late"]]))
+    failing = {c.metric for c in result.failures}
+    assert not result.passed
+    assert "personas.crm-outage.in_character_rate" in failing
+    assert "personas.cable-repair-late.in_character_rate" not in failing
+    run = next(r for r in result.runs if r.persona_id == "crm-outage")
+    assert run.replies[0].blocked and run.replies[0].blocked.startswith("ai")
+    assert "every draft broke character" in run.failures()[0]
+
+
+def test_swearing_below_the_cursing_rung_fails_the_profanity_metric() -> None:
+    broken = broken_persona("cable-repair-late", BREAK_SWEAR)
+    result = run_harness(_inputs([broken]))
+    failing = {c.metric for c in result.failures}
+    assert "personas.profanity_rung_rate" in failing
+    assert "personas.in_character_rate" not in failing
+
+
+def test_a_finnish_customer_answering_in_english_fails_the_language_metric() -> None:
+    broken = broken_persona("alv-raportti", BREAK_ENGLISH)
+    result = run_harness(_inputs([broken]))
+    assert "personas.language_rate" in {c.metric for c in result.failures}
+
+
+def test_a_customer_who_never_calms_fails_the_good_mood_metric() -> None:
+    # Good handling whose words the ladder does not recognise leaves the rung where it was.
+    script = Script(id="good-mute", strategy="good", languages=["en"],
+                    lines=["Okay.", "Right."])
+    inputs = _inputs([PERSONAS["crm-outage"]])
+    inputs.scripts = [script]
+    result = run_harness(inputs)
+    assert result.metrics["personas.mood_good_rate"] == 0.0
+    assert "personas.mood_good_rate" in {c.metric for c in result.failures}
+
+
+def test_a_backend_error_fails_the_run_but_not_the_harness() -> None:
+    def down(prompt: str) -> str:
+        raise ConnectionError("refused")
+
+    engine = make_engine(FakeCompletionServer(reply=down))
+    run = run_task(engine, PERSONAS["crm-outage"], SCRIPTS[0], 1)
+    assert run.error is not None and not run.passed
+
+
+def test_mood_rules_for_each_strategy() -> None:
+    def run(strategy: str, path: list[Rung]) -> RunResult:
+        return RunResult(persona_id="p", language="en", script_id="s",
+                         strategy=strategy, run=1,  # type: ignore[arg-type]
+                         start_rung=path[0], mood_path=path)
+
+    c, pa, ea, cu = Rung.CALM, Rung.PASSIVE_ANGRY, Rung.ESCALATED_ANGRY, Rung.CURSING
+    assert run("good", [ea, pa, pa]).mood_ok() is True
+    assert run("good", [ea, pa, ea]).mood_ok() is False  # ended where it started
+    assert run("good", [c, c]).mood_ok() is True  # a calm start must stay calm
+    assert run("good", [c, pa]).mood_ok() is False
+    assert run("bad", [pa, ea]).mood_ok() is True
+    assert run("bad", [pa, pa]).mood_ok() is False
+    assert run("bad", [cu, cu, cu]).mood_ok() is True  # at the top, it must stay there
+    assert run("bad", [cu, ea, cu]).mood_ok() is False
+    assert run("adversarial", [pa, c]).mood_ok() is None
+
+
+def test_reply_checks() -> None:
+    swearing = ReplyCheck(trainee="t", reply="damn", rung=Rung.ESCALATED_ANGRY, swears=True)
+    assert not swearing.profanity_ok()
+    assert swearing.model_copy(update={"rung": Rung.CURSING}).profanity_ok()
+    assert ReplyCheck(trainee="t", reply="Ok.", rung=Rung.CALM).language_ok("fi") is None
+    blocked = ReplyCheck(trainee="t", reply="", rung=Rung.CALM, blocked="language: English")
+    assert blocked.language_ok("fi") is False and blocked.in_character
+    assert not ReplyCheck(trainee="t", reply="", rung=Rung.CALM, blocked="ai: x").in_character
+
+
+def test_tasks_for_picks_scripts_by_language_and_caps_probes() -> None:
+    extra = Script(id="identity-en-2", strategy="adversarial", languages=["en"], lines=["AI?"])
+    en = tasks_for(PERSONAS["crm-outage"], [*SCRIPTS, extra], max_probes=1)
+    assert [s.id for s in en] == ["good-en", "bad-en", "identity-en"]
+    only = Script(id="only-sofa", strategy="good", personas=["double-charged-sofa"], lines=["x"])
+    assert only not in tasks_for(PERSONAS["crm-outage"], [only])
+
+
+@pytest.mark.parametrize("persona_id", sorted(PERSONAS))
+def test_every_shipped_persona_has_good_and_bad_scripts_in_its_language(persona_id: str) -> None:
+    from roleplay.harness.scripts import load_scripts
+    from roleplay.harness.setup import ADVERSARIAL_FILE, SCRIPTED_FILE
+
+    if not SCRIPTED_FILE.exists() or not ADVERSARIAL_FILE.exists():
+        pytest.skip("the conversation engine's scripts have not landed")
+    scripts = tasks_for(PERSONAS[persona_id], load_scripts(SCRIPTED_FILE, ADVERSARIAL_FILE))
+    assert {s.strategy for s in scripts} == {"good", "bad", "adversarial"}
+
