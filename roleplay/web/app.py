@@ -22,7 +22,9 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import logging
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -88,6 +90,9 @@ class CallView:
     error: str | None = None
     retry: bool = False
     keep_text: str = ""
+    """Text to put back in the message box (a line that was not sent); "" leaves it alone."""
+    busy: bool = False
+    """The customer is still answering: Send and End call wait."""
 
 
 @dataclass
@@ -115,6 +120,11 @@ class WebApp:
         self.users = users
         # Report downloads are written here; Gradio serves files from the temp directory.
         self.files_dir = files_dir or Path(tempfile.mkdtemp(prefix="roleplay-reports-"))
+        # Sessions whose reply is being generated. Disabled buttons are only a hint: a second
+        # tab, the Enter key or a script can still ask, and two replies at once (or ending the
+        # call mid-reply) would interleave turns in the store.
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
 
     # --- identity ------------------------------------------------------------------------
 
@@ -187,29 +197,56 @@ class WebApp:
                   error: str | None = None, keep_text: str = "") -> CallView:
         """The chat, mood meter and error state of `session`."""
         rung, reason = render.last_change(session.transcript, session.persona.start_rung)
-        waiting = session.transcript.awaiting_reply and pending is None
+        busy = pending is not None
+        waiting = session.transcript.awaiting_reply and not busy
         if waiting and error is None:
             error = "The customer has not answered your last line yet. Press Retry."
         return CallView(
             messages=render.chat_messages(session.transcript, pending),
             mood=render.mood_meter(rung, reason, session.persona.customer.name),
-            error=error, retry=waiting, keep_text=keep_text,
+            error=error, retry=waiting, keep_text=keep_text, busy=busy,
         )
+
+    @contextmanager
+    def _answering(self, session_id: str) -> Iterator[None]:
+        with self._busy_lock:
+            if session_id in self._busy:
+                raise NotAllowed("the customer is still answering; wait for them to finish")
+            self._busy.add(session_id)
+        try:
+            yield
+        finally:
+            with self._busy_lock:
+                self._busy.discard(session_id)
+
+    def _check_open(self, session: Session) -> None:
+        if self.store.info(session.session_id).ended_at is not None:
+            raise NotAllowed("this call has ended; pick a scenario to start a new one")
 
     def say(self, session: Session, text: str) -> Iterator[CallView]:
         """Send the trainee's line and yield the call as the reply streams in."""
-        if session.transcript.awaiting_reply:
-            yield self.call_view(session, keep_text=text, error=(
-                "The customer has not answered your last line yet; press Retry first."))
-            return
-        yield from self._stream(session, lambda: self.engine.stream(session, text), text)
+        try:
+            with self._answering(session.session_id):
+                self._check_open(session)
+                if session.transcript.awaiting_reply:
+                    yield self.call_view(session, keep_text=text, error=(
+                        "The customer has not answered your last line yet; press Retry first."))
+                    return
+                yield from self._stream(session, lambda: self.engine.stream(session, text), text)
+        except NotAllowed as err:
+            yield self.call_view(session, keep_text=text, error=str(err))
 
     def retry(self, session: Session) -> Iterator[CallView]:
         """Ask for the customer's reply to the saved trainee line again."""
-        if not session.transcript.awaiting_reply:
-            yield self.call_view(session)
-            return
-        yield from self._stream(session, lambda: self.engine.retry(session), "")
+        try:
+            with self._answering(session.session_id):
+                self._check_open(session)
+                if not session.transcript.awaiting_reply:
+                    yield self.call_view(session)
+                    return
+                yield from self._stream(session, lambda: self.engine.retry(session), "")
+        except NotAllowed as err:
+            yield self.call_view(session, error=str(err))
 
     def _stream(self, session: Session, events: Callable[[], Iterator[ReplyEvent]],
                 text: str) -> Iterator[CallView]:
@@ -227,7 +264,7 @@ class WebApp:
                     pending = ""  # the streamed text broke character; the engine regenerates
                 elif isinstance(event, Reply):
                     break
-                view = self.call_view(session, pending=pending)
+                view = self.call_view(session, pending=pending)  # busy until the Reply
                 if mood is not None:
                     view.mood = render.mood_meter(render.Rung(mood[0]), mood[1],
                                                   session.persona.customer.name)
@@ -248,9 +285,10 @@ class WebApp:
 
     def end(self, session: Session) -> ReportView:
         """End the call and score it; the report is saved with the session."""
-        info = self.store.info(session.session_id)
-        if info.ended_at is None:
-            self.store.end_session(session.session_id)
+        # Claimed like a reply, so no line can be added while the call is being closed.
+        with self._answering(session.session_id):
+            if self.store.info(session.session_id).ended_at is None:
+                self.store.end_session(session.session_id)
         return self.score(session.session_id, session.persona, prefix="r")
 
     def score(self, session_id: str, persona: Persona | None, prefix: str) -> ReportView:
@@ -381,7 +419,7 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                     picker_msg = gr.HTML(elem_id="picker-message")
                     cards_slot = gr.Column()
                 with gr.Column(visible=False, elem_id="call") as call_col:
-                    call_title = gr.Markdown(elem_id="call-title")
+                    call_title = gr.HTML(elem_id="call-title")
                     with gr.Row():
                         with gr.Column(scale=3):
                             chat = gr.Chatbot(
@@ -473,19 +511,19 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
         # --- scenario cards: rebuilt on each page load so new personas show up -------------
         call_outputs = [picker_col, call_col, report_col, picker_msg, call_title, chat,
                         mood_html, call_error, retry_btn, msg_box, sid_box, call_state,
-                        report_html, rescore_btn, mood_plot, dl_md, dl_json]
+                        report_html, rescore_btn, mood_plot, dl_md, dl_json, send_btn, end_btn]
 
         def show_call(session: Session, view: CallView) -> dict[Any, Any]:
             p = session.persona
             return {
                 picker_col: gr.Column(visible=False), call_col: gr.Column(visible=True),
                 report_col: gr.Column(visible=False), picker_msg: "",
-                call_title: f"## {p.title}\nYou are the agent at **{p.company}**. "
-                            f"**{p.customer.name}** is on the line.",
+                call_title: render.call_header(p),
                 chat: view.messages, mood_html: view.mood,
                 call_error: gr.HTML(value=render.error_box(view.error) if view.error else "",
                                     visible=view.error is not None),
-                retry_btn: gr.Button(visible=view.retry),
+                retry_btn: gr.Button(visible=view.retry, interactive=True),
+                send_btn: gr.Button(interactive=True), end_btn: gr.Button(interactive=True),
                 msg_box: view.keep_text, sid_box: session.session_id, call_state: session,
             }
 
@@ -532,7 +570,7 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                     gr.Markdown(f"No scenarios found in `{personas_dir}`.")
                 with gr.Row(elem_classes=["rp-cards-row"]):
                     for persona in personas.values():
-                        with gr.Column(min_width=260, elem_classes=["rp-card-col"]):
+                        with gr.Column(min_width=260, elem_classes=["rp-card"]):
                             gr.HTML(render.scenario_card(persona))
                             button = gr.Button("Start call", elem_id=f"start-{persona.id}",
                                                size="sm")
@@ -544,12 +582,18 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
         # --- the call ---------------------------------------------------------------------
         def call_updates(session: Session, views: Iterator[CallView]) -> Iterator[dict[Any, Any]]:
             for view in views:
-                yield {chat: view.messages, mood_html: view.mood,
+                out = {chat: view.messages, mood_html: view.mood,
                        call_error: gr.HTML(value=render.error_box(view.error)
                                            if view.error else "",
                                            visible=view.error is not None),
-                       retry_btn: gr.Button(visible=view.retry), msg_box: view.keep_text,
+                       retry_btn: gr.Button(visible=view.retry, interactive=not view.busy),
+                       send_btn: gr.Button(interactive=not view.busy),
+                       end_btn: gr.Button(interactive=not view.busy),
                        call_state: session}
+                # The box is left alone otherwise: the trainee may be typing the next line.
+                if view.keep_text:
+                    out[msg_box] = view.keep_text
+                yield out
 
         def send(text: str, session: Session | None) -> Iterator[dict[Any, Any]]:
             if session is None:
@@ -557,8 +601,11 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
             if not text.strip():
                 return
             # The text box empties at once; the line shows in the chat while the reply streams.
-            yield {msg_box: "", chat: render.chat_messages(session.transcript)
-                   + [{"role": "user", "content": render.chat_text(text)}]}
+            yield {msg_box: "", send_btn: gr.Button(interactive=False),
+                   end_btn: gr.Button(interactive=False),
+                   chat: render.chat_messages(session.transcript)
+                   + [{"role": "user", "content": render.chat_text(text)},
+                      {"role": "assistant", "content": "…"}]}
             yield from call_updates(session, app.say(session, text))
 
         def retry(session: Session | None) -> Iterator[dict[Any, Any]]:
@@ -566,7 +613,8 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                 raise gr.Error("Pick a scenario first.")
             yield from call_updates(session, app.retry(session))
 
-        call_parts = [chat, mood_html, call_error, retry_btn, msg_box, call_state]
+        call_parts = [chat, mood_html, call_error, retry_btn, msg_box, call_state, send_btn,
+                      end_btn]
         for trigger in (msg_box.submit, send_btn.click):
             trigger(send, inputs=[msg_box, call_state], outputs=call_parts,
                     concurrency_id="model", concurrency_limit="default")
@@ -735,18 +783,22 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                           api_name="publish_persona")
 
         sandbox_parts = [sandbox_col, sandbox_chat, sandbox_mood, sandbox_error, sandbox_retry,
-                         sandbox_box, sandbox_state, validation]
+                         sandbox_box, sandbox_state, validation, sandbox_send]
 
         def sandbox_updates(session: Session, views: Iterator[CallView]
                             ) -> Iterator[dict[Any, Any]]:
             for view in views:
-                yield {sandbox_col: gr.Column(visible=True), sandbox_chat: view.messages,
+                out = {sandbox_col: gr.Column(visible=True), sandbox_chat: view.messages,
                        sandbox_mood: view.mood,
                        sandbox_error: gr.HTML(value=render.error_box(view.error)
                                               if view.error else "",
                                               visible=view.error is not None),
-                       sandbox_retry: gr.Button(visible=view.retry),
-                       sandbox_box: view.keep_text, sandbox_state: session}
+                       sandbox_retry: gr.Button(visible=view.retry, interactive=not view.busy),
+                       sandbox_send: gr.Button(interactive=not view.busy),
+                       sandbox_state: session}
+                if view.keep_text:
+                    out[sandbox_box] = view.keep_text
+                yield out
 
         def sandbox_start(text: str, request: gr.Request) -> Iterator[dict[Any, Any]]:
             me = who(request, None)
@@ -771,6 +823,10 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                 raise gr.Error(str(err)) from err
             if session is None or not text.strip():
                 return
+            yield {sandbox_box: "", sandbox_send: gr.Button(interactive=False),
+                   sandbox_chat: render.chat_messages(session.transcript)
+                   + [{"role": "user", "content": render.chat_text(text)},
+                      {"role": "assistant", "content": "…"}]}
             yield from sandbox_updates(session, app.say(session, text))
 
         def sandbox_again(session: Session | None, request: gr.Request
@@ -808,6 +864,38 @@ def theme() -> gr.themes.Base:
                              font_mono=["ui-monospace", "Consolas", "monospace"])
 
 
+def app_from_settings(settings: Settings) -> tuple[gr.Blocks, Users | None]:
+    """Build the app on the configured backend, store, rubric and users file.
+
+    The model server (the embedded one unless a backend is configured) starts here, before
+    the page is served, and is shared by every browser: the engine and the judge both talk
+    to the one `base_url`.
+    """
+    from roleplay.conversation import ConversationEngine
+    from roleplay.evaluator import evaluate
+    from roleplay.judge import Judge
+    from roleplay.report import EvaluationReport, render_markdown
+    from roleplay.rubric import load_rubric
+    from roleplay.store import SqliteStore
+    from roleplay.users import load_users
+
+    users = load_users(settings.users_file) if settings.users_file else None
+    rubric = load_rubric(settings.prompts_dir / "rubric.yaml")
+    store = SqliteStore(settings.db_path)
+    engine = ConversationEngine.from_settings(settings, store)
+    judge = Judge.from_settings(settings)
+
+    def evaluate_call(transcript: Transcript, persona: Persona) -> EvaluationReport:
+        return evaluate(transcript, rubric, judge=judge, persona=persona)
+
+    def markdown(report: dict[str, Any]) -> str:
+        return render_markdown(EvaluationReport.model_validate(report))
+
+    demo = build_app(engine, store, settings.personas_dir, settings, evaluate_call, markdown,
+                     users)
+    return demo, users
+
+
 def launch_app(demo: gr.Blocks, settings: Settings, users: Users | None = None,
                block: bool = True, port: int | None = None) -> gr.Blocks:
     """Serve `demo` on settings.host:port with the queue limit and, if configured, login."""
@@ -817,7 +905,7 @@ def launch_app(demo: gr.Blocks, settings: Settings, users: Users | None = None,
         auth=users.authenticate if users is not None else None,
         auth_message="Log in with the name and password your trainer gave you.",
         share=False, prevent_thread_lock=not block, show_error=True, quiet=not block,
-        theme=theme(), css=render.CSS + ".rp-hidden { display: none !important; }",
+        theme=theme(), css=render.CSS,
         ssr_mode=False, pwa=False, mcp_server=False, footer_links=[],
     )
     return demo

@@ -38,15 +38,15 @@ STATUS_LABELS: dict[str, str] = {
 
 # The app's own stylesheet: local font stacks only (nothing is fetched from the internet).
 CSS = """
-.rp-cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 12px; }
 .rp-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 12px;
-           background: var(--background-fill-secondary); }
+           background: var(--background-fill-secondary); justify-content: space-between; }
 .rp-card h3 { margin: 0 0 6px 0; font-size: 1.05em; }
 .rp-card .rp-tags span { display: inline-block; margin: 2px 4px 2px 0; padding: 1px 8px;
                          border-radius: 999px; font-size: 0.85em;
                          background: var(--background-fill-primary);
                          border: 1px solid var(--border-color-primary); }
-.rp-rung { color: #fff !important; border: none !important; }
+.rp-rung { color: #fff !important; border: none !important; padding: 1px 8px;
+           border-radius: 999px; font-size: 0.85em; }
 .rp-ladder { display: flex; gap: 4px; margin: 6px 0; }
 .rp-ladder div { flex: 1; text-align: center; padding: 6px 2px; border-radius: 6px;
                  font-size: 0.85em; opacity: 0.35; color: #fff; }
@@ -63,6 +63,9 @@ CSS = """
 .rp-error { border: 2px solid #b71c1c; border-radius: 8px; padding: 8px 12px; color: #b71c1c; }
 .rp-problems td, .rp-problems th { padding: 2px 8px; text-align: left; vertical-align: top; }
 .rp-ok { border: 2px solid #2e7d32; border-radius: 8px; padding: 8px 12px; }
+.rp-hidden { display: none !important; }
+/* The chatbot's own Clear button only empties the browser's copy of a stored call. */
+#chat button[aria-label="Clear"], #sandbox-chat button[aria-label="Clear"] { display: none; }
 """
 
 
@@ -96,7 +99,7 @@ def scenario_card(persona: Persona) -> str:
     """Return the card that describes one scenario in the picker."""
     stars = "★" * persona.difficulty + "☆" * (5 - persona.difficulty)
     return (
-        f'<div class="rp-card" data-persona="{escape(persona.id)}">'
+        f'<div class="rp-card-body" data-persona="{escape(persona.id)}">'
         f"<h3>{escape(persona.title)}</h3>"
         f'<div class="rp-tags"><span>{escape(persona.industry)}</span>'
         f"<span>language: {escape(persona.language)}</span>"
@@ -104,6 +107,13 @@ def scenario_card(persona: Persona) -> str:
         f'<span title="difficulty {persona.difficulty} of 5">difficulty {stars}</span></div>'
         f"<p>{escape(persona.customer.name)} calls {escape(persona.company)}.</p></div>"
     )
+
+
+def call_header(persona: Persona) -> str:
+    """Return the title of a call in progress: the scenario, the company, who is calling."""
+    return (f'<h2>{escape(persona.title)}</h2><p>You are the agent at '
+            f"<b>{escape(persona.company)}</b>. <b>{escape(persona.customer.name)}</b> is on "
+            "the line.</p>")
 
 
 def mood_meter(rung: Rung, reason: str | None, name: str) -> str:

@@ -1,0 +1,82 @@
+"""The served app over HTTP (fake engine): login, and the trainer role enforced by the server.
+
+A trainee's browser hides the trainer tab, but hiding is not a permission: these tests call
+the trainer endpoints directly, the way a curious trainee with the API docs could.
+"""
+
+from __future__ import annotations
+
+import html
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fake_engine import FakeEngine, fake_evaluate, fake_markdown
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from roleplay.config import Settings
+from roleplay.store import SqliteStore
+from roleplay.users import User, Users
+from roleplay.web.app import build_app, launch_app
+
+MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
+    encoding="utf-8")
+NEW = MINIMAL.replace("id: late-parcel", "id: brand-new")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tmp = tmp_path_factory.mktemp("served")
+    personas = tmp / "personas"
+    personas.mkdir()
+    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
+    store = SqliteStore(tmp / "db.sqlite3")
+    users = Users([User(name="ann", password="ann-pw"),
+                   User(name="tess", password="tess-pw", role="trainer")])
+    settings = Settings(personas_dir=personas, port=free_port())
+    demo = build_app(FakeEngine(store), store, personas, settings, fake_evaluate,
+                     fake_markdown, users, files_dir=tmp / "files")
+    launch_app(demo, settings, users, block=False)
+    try:
+        yield f"http://127.0.0.1:{settings.port}/", personas
+    finally:
+        demo.close()
+
+
+def test_nothing_is_served_without_login(served: tuple[str, Path]) -> None:
+    url, _ = served
+    assert httpx.get(url + "config").status_code == 401
+    assert httpx.post(url + "login", data={"username": "ann", "password": "wrong"}
+                      ).status_code == 400
+
+
+def test_a_trainee_cannot_publish_even_through_the_api(served: tuple[str, Path]) -> None:
+    url, personas = served
+    client = Client(url, auth=("ann", "ann-pw"), verbose=False)
+    with pytest.raises(AppError, match="only trainers"):
+        client.predict(NEW, True, api_name="/publish_persona")
+    with pytest.raises(AppError, match="only trainers"):
+        client.predict(NEW, api_name="/sandbox_start")
+    assert not (personas / "brand-new.yaml").exists()
+
+
+def test_a_trainer_publishes_and_an_invalid_persona_is_refused_with_the_problem(
+        served: tuple[str, Path]) -> None:
+    url, personas = served
+    client = Client(url, auth=("tess", "tess-pw"), verbose=False)
+    message, problems = client.predict(NEW.replace("start_rung: passive-angry",
+                                                   "start_rung: furious"),
+                                       False, api_name="/publish_persona")
+    assert "Not published" in message and "start_rung" in problems and "passive-angry" in problems
+    assert not (personas / "brand-new.yaml").exists()
+    message, _ = client.predict(NEW, False, api_name="/publish_persona")
+    assert "Published 'brand-new'" in html.unescape(message) and (personas / "brand-new.yaml").is_file()
