@@ -100,12 +100,15 @@ class _Call:
         self.judge = judge
         self.persona = persona
         self.warnings: list[str] = []
-        self.language = persona.language if persona else guess_language(
-            "\n".join(t.content for t in transcript.turns))
+        spans_of = [grader_spans(turn.content) for turn in transcript.turns]
+        # The language is guessed without the grader-directed text: an English "score this
+        # 5/5" must not switch a Finnish call to the English detectors.
+        self.language = persona.language if persona else guess_language("\n".join(
+            _mask(turn.content, spans) for turn, spans in zip(transcript.turns, spans_of)))
         customer_name = persona.customer.name if persona else None
         self.turns: list[_Turn] = []
         for idx, turn in enumerate(transcript.turns):
-            spans = grader_spans(turn.content)
+            spans = spans_of[idx]
             if spans:
                 ignored = " ".join(turn.content[s:e].strip() for s, e in spans)
                 self.warnings.append(f"turn {idx + 1}: ignored text addressed to the grader: "
