@@ -13,6 +13,7 @@ Reusable by the eval harness (issue 6) and by `evals/measure_judge.py`:
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -93,7 +94,7 @@ def youden_threshold(positives: Sequence[float], negatives: Sequence[float]) -> 
     values = sorted(set(positives) | set(negatives))
     if not values:
         return 0.5
-    cuts = [values[0] - 1e-9] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-9]
+    cuts = [values[0] - 1e-9] + [(a + b) / 2 for a, b in itertools.pairwise(values)] + [values[-1] + 1e-9]
     best, best_j = 0.5, -2.0
     for cut in cuts:
         tpr = sum(p >= cut for p in positives) / len(positives) if positives else 0.0
@@ -135,6 +136,14 @@ def _max_p_yes(judge: Judge, rubric: Rubric, check: str, transcript: Transcript)
     return best
 
 
+def _by_label(cases: Sequence[DevCase], scores: dict[str, float], principle: str,
+              split: str | None) -> tuple[list[float], list[float]]:
+    """Scores of cases where `principle` is not violated (positives) and where it is."""
+    chosen = [c for c in cases if c.id in scores and (split is None or c.split == split)]
+    return ([scores[c.id] for c in chosen if principle not in c.violated],
+            [scores[c.id] for c in chosen if principle in c.violated])
+
+
 def calibrate_checks(cases: Sequence[DevCase], rubric: Rubric, judge: Judge,
                      progress: Callable[[str], None] | None = None) -> list[CheckCalibration]:
     """Ask every model check on every case; choose thresholds on the `calib` split only."""
@@ -152,18 +161,12 @@ def calibrate_checks(cases: Sequence[DevCase], rubric: Rubric, judge: Judge,
             if p is not None:
                 scores[case.id] = p
 
-        def split(which: str | None) -> tuple[list[float], list[float]]:
-            chosen = [c for c in cases if c.id in scores and (which is None or c.split == which)]
-            pos = [scores[c.id] for c in chosen if pid not in c.violated]
-            neg = [scores[c.id] for c in chosen if pid in c.violated]
-            return pos, neg
-
-        pos_c, neg_c = split("calib")
+        pos_c, neg_c = _by_label(cases, scores, pid, "calib")
+        pos_a, neg_a = _by_label(cases, scores, pid, None)
         out.append(CheckCalibration(
             check=check, principle=pid, threshold=youden_threshold(pos_c, neg_c),
-            auc_calib=auc(pos_c, neg_c), auc_heldout=auc(*split("heldout")),
-            auc_all=auc(*split(None)), n_pos=len(split(None)[0]), n_neg=len(split(None)[1]),
-            scores=scores))
+            auc_calib=auc(pos_c, neg_c), auc_heldout=auc(*_by_label(cases, scores, pid, "heldout")),
+            auc_all=auc(pos_a, neg_a), n_pos=len(pos_a), n_neg=len(neg_a), scores=scores))
     return out
 
 
