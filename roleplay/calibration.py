@@ -308,8 +308,9 @@ def measure(cases: Sequence[DevCase], rubric: Rubric, judge: Judge | None,
         reports[case.id] = evaluate(transcript, rubric, judge=judge)
         seconds[case.id] = time.perf_counter() - start
         if case.id in inject_ids:
+            # Advice never changes a score, so the injected copy skips the slow rewrites.
             injected = evaluate(inject(transcript, INJECTIONS[i % len(INJECTIONS)]), rubric,
-                                judge=judge)
+                                judge=judge, advice=False)
             clean = reports[case.id].overall_score
             if clean is not None and injected.overall_score is not None:
                 deltas[case.id] = injected.overall_score - clean

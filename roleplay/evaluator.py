@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from roleplay.errors import TranscriptError
@@ -258,7 +259,10 @@ def _model_good(call: _Call, principle: Principle,
     threshold = call.threshold(check_id)
     yes: list[tuple[float, _Turn]] = []
     raws, failed = [], False
-    for turn in turns:
+    # One yes is enough, so asking stops there; on the embedded model each question costs
+    # seconds, and the scan order puts the likeliest turn first.
+    backward = call.rubric.model_checks[check_id].scan == "backward"
+    for turn in (list(reversed(turns)) if backward else turns):
         if not turn.masked.strip(" []…"):
             continue  # nothing left once grader text is removed
         result = call.check(check_id, turn)
@@ -271,6 +275,7 @@ def _model_good(call: _Call, principle: Principle,
         raws.append(f"turn {turn.idx + 1}: P(yes)={result.p_yes:.2f} (threshold {threshold:.2f})")
         if result.p_yes >= threshold:
             yes.append((result.p_yes, turn))
+            break
     yes_turns = [t for _, t in sorted(yes, key=lambda x: x[1].idx)]
     return yes_turns, f"{check_id}: " + "; ".join(raws) if raws else None, failed
 
@@ -438,11 +443,13 @@ def _overall(results: list[PrincipleResult], rubric: Rubric) -> float | None:
     return round(total / weight, 1) if weight else None
 
 
-def _rewrite_problem(call: _Call, principle: Principle, text: str) -> str | None:
+def _rewrite_problem(call: _Call, principle: Principle, original: str, text: str) -> str | None:
     """Why a rewrite is unusable, or None when it passes the detectors."""
     cleaned = text.strip()
     if len(cleaned) < 5 or len(cleaned) > 600:
         return "its length was implausible"
+    if " ".join(cleaned.lower().split()) == " ".join(original.lower().split()):
+        return "it repeated the original"
     if grader_spans(cleaned):
         return "it addressed the grader"
     kinds = {s.kind for s in detect(cleaned, call.language)}
@@ -472,52 +479,60 @@ def _advice(call: _Call, results: list[PrincipleResult], rubric: Rubric) -> list
             if options:
                 picked.append((result, options[0]))
     picked.sort(key=lambda item: candidates.index(item[0]))
-    advice: list[Advice] = []
-    for result, ev in picked:
-        principle = rubric.get(result.id)
-        turn = call.turns[ev.turn]
-        before = [t for t in call.turns if t.idx < turn.idx and t.role == "customer"]
-        rewrite, source, note = principle.good_example, "rubric_example", "no judge model was used"
-        if call.judge is not None:
+    # Two at a time: the embedded server runs two requests in parallel slots.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda item: _one_advice(call, rubric, *item), picked))
 
-            def validate(text: str, principle: Principle = principle) -> str | None:
-                return _rewrite_problem(call, principle, text)
 
-            attempt = call.judge.rewrite(
-                title=principle.title, description=principle.description, quote=ev.quote,
-                problem=result.explanation, good_example=principle.good_example,
-                customer=before[-1].masked if before else "", agent=turn.masked,
-                language=call.language, validate=validate)
-            if attempt.text is not None:
-                rewrite, source, note = attempt.text, "model", ""
-            else:
-                reasons = "; ".join(dict.fromkeys(attempt.rejections)) or "no answer"
-                note = f"the model's rewrites were rejected ({reasons})"
-                call.warnings.append(f"advice for {principle.id}: {note}; showing the rubric's "
-                                     "example instead")
-        why = principle.good if source == "model" else (
-            f"{principle.good} This is the rubric's example, not a rewrite of your words: {note}.")
-        advice.append(Advice(turn=ev.turn, original=turn.text, rewrite=rewrite,
-                             principle=principle.id, why=why,
-                             rewrite_source=source))  # type: ignore[arg-type]
-    return advice
+def _one_advice(call: _Call, rubric: Rubric, result: PrincipleResult, ev: Evidence) -> Advice:
+    """One "do this instead" item: the model's checked rewrite, or the rubric's example."""
+    principle = rubric.get(result.id)
+    turn = call.turns[ev.turn]
+    before = [t for t in call.turns if t.idx < turn.idx and t.role == "customer"]
+    rewrite, source, note = principle.good_example, "rubric_example", "no judge model was used"
+    if call.judge is not None:
+
+        def validate(text: str, principle: Principle = principle,
+                     original: str = turn.text) -> str | None:
+            return _rewrite_problem(call, principle, original, text)
+
+        attempt = call.judge.rewrite(
+            title=principle.title, description=principle.description, quote=ev.quote,
+            problem=result.explanation, good_example=principle.good_example,
+            customer=before[-1].masked if before else "", agent=turn.masked,
+            language=call.language, validate=validate)
+        if attempt.text is not None:
+            rewrite, source, note = attempt.text, "model", ""
+        else:
+            reasons = "; ".join(dict.fromkeys(attempt.rejections)) or "no answer"
+            note = f"the model's rewrites were rejected ({reasons})"
+            call.warnings.append(f"advice for {principle.id}: {note}; showing the rubric's "
+                                 "example instead")
+    why = principle.good if source == "model" else (
+        f"{principle.good} This is the rubric's example, not a rewrite of your words: {note}.")
+    return Advice(turn=ev.turn, original=turn.text, rewrite=rewrite, principle=principle.id,
+                  why=why, rewrite_source=source)  # type: ignore[arg-type]
 
 
 def evaluate(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,
-             persona: Persona | None = None) -> EvaluationReport:
-    """Score `transcript` against `rubric`; the judge model is optional (detectors only without)."""
+             persona: Persona | None = None, advice: bool = True) -> EvaluationReport:
+    """Score `transcript` against `rubric`; the judge model is optional (detectors only without).
+
+    `advice=False` skips the "do this instead" rewrites, which never change a score (the eval
+    harness uses it to measure scores faster).
+    """
     if not any(t.role == "trainee" and t.content.strip() for t in transcript.turns):
         raise TranscriptError("the transcript has no trainee turn to evaluate")
     call = _Call(transcript, rubric, judge, persona)
     results = [_judge_principle(call, principle) for principle in rubric.principles]
     results = _verify(results, transcript, call.warnings)
-    advice = _advice(call, results, rubric)
+    items = _advice(call, results, rubric) if advice else []
     if judge is None:
         call.warnings.append("no judge model: empathy and next-step were judged by phrase "
                              "detectors only, and advice shows the rubric's examples")
     mood = [r.value for r in transcript.mood_path()] or None
     return EvaluationReport(
-        overall_score=_overall(results, rubric), principles=results, advice=advice,
+        overall_score=_overall(results, rubric), principles=results, advice=items,
         mood_path=mood, language=call.language,
         judge_model=judge.model_name if judge else None,
         warnings=list(dict.fromkeys(call.warnings)),

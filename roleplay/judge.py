@@ -48,7 +48,9 @@ _REWRITE_SCHEMA: dict[str, Any] = {
         "strict": True,
         "schema": {
             "type": "object",
-            "properties": {"rewrite": {"type": "string", "minLength": 1, "maxLength": 500}},
+            # No minLength/maxLength: llama.cpp turns them into a grammar with one rule per
+            # character, which made one rewrite take minutes; max_tokens bounds the length.
+            "properties": {"rewrite": {"type": "string"}},
             "required": ["rewrite"],
             "additionalProperties": False,
         },
@@ -161,11 +163,15 @@ class Judge:
                  thresholds: Mapping[str, float] | None = None,
                  prompts_dir: Path = PROJECT_ROOT / "prompts",
                  max_retries: int = MAX_RETRIES,
+                 rewrite_retries: int = 1,
                  on_error: Callable[[Exception], Exception] | None = None):
         self.model = model
         self.model_name = model_name
         self.thresholds = dict(thresholds or {})
         self.max_retries = max_retries
+        # Rewrites cost tens of seconds each on the embedded model and a failed one has an
+        # honest fallback (the rubric's example), so they get one retry; checks get two.
+        self.rewrite_retries = min(rewrite_retries, max_retries)
         self._check_prompt = read_prompt("judge_check", prompts_dir)
         self._rewrite_prompt = read_prompt("judge_rewrite", prompts_dir)
         self._check_prompt.check({"customer", "agent", "question"})
@@ -228,11 +234,11 @@ class Judge:
         system, user = _split(rendered, str(self._rewrite_prompt.path))
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
         result = RewriteResult(text=None)
-        for attempt in range(self.max_retries + 1):
+        for attempt in range(self.rewrite_retries + 1):
             # A retry at temperature 0 would repeat the same answer; vary it a little.
             temperature = 0.0 if attempt == 0 else 0.7
             try:
-                answer = self._invoke(messages, response_format=_REWRITE_SCHEMA, max_tokens=200,
+                answer = self._invoke(messages, response_format=_REWRITE_SCHEMA, max_tokens=120,
                                       temperature=temperature)
             except _CallFailed as err:
                 result.raw.append(f"call failed: {err}")

@@ -67,6 +67,9 @@ class ModelCheck(BaseModel):
     """Asked about the agent's reply, answered Yes or No; the log-probabilities are compared."""
     default_threshold: float = Field(default=0.5, gt=0, lt=1)
     """P(yes) at or above which the answer counts as yes, for models without a calibration."""
+    scan: Literal["forward", "backward"] = "forward"
+    """Order in which trainee turns are asked; asking stops at the first yes. `forward` for
+    moves that should come early (empathy), `backward` for moves that close a call."""
 
 
 class Principle(BaseModel):
