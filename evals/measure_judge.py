@@ -42,6 +42,8 @@ def main() -> int:
     parser.add_argument("--no-model", action="store_true", help="detectors only, no judge")
     parser.add_argument("--calibrate", action="store_true",
                         help="run the yes/no checks on every case and write the thresholds")
+    parser.add_argument("--calibrate-only", action="store_true",
+                        help="with --calibrate: write the thresholds and stop")
     parser.add_argument("--only", nargs="*", help="case ids to run")
     parser.add_argument("--no-injection", action="store_true", help="skip the injected copies")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "evals/report/judge.json")
@@ -66,6 +68,8 @@ def main() -> int:
             print(f"  {c.check:<10} threshold {c.threshold:.3f}  AUC calib {_fmt(c.auc_calib)}  "
                   f"held-out {_fmt(c.auc_heldout)}  all {_fmt(c.auc_all)}  "
                   f"(n={c.n_pos}+/{c.n_neg}-)")
+        if args.calibrate_only:
+            return 0
 
     started = time.perf_counter()
     result = measure(cases, rubric, judge, injection_cases=[] if args.no_injection else None,
