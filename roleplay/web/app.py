@@ -475,7 +475,7 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                 gr.Markdown("Paste a persona or upload its file, check it, try it in a sandbox "
                             "call (kept in nobody's history), then publish it for trainees.")
                 yaml_box = gr.Code(language="yaml", label="Persona YAML", lines=18,
-                                   interactive=True, elem_id="persona-yaml")
+                                   max_lines=24, interactive=True, elem_id="persona-yaml")
                 with gr.Row():
                     upload_btn = gr.UploadButton("Upload a .yaml file",
                                                  file_types=[".yaml", ".yml"], type="binary",
@@ -577,7 +577,7 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                             button.click(
                                 _bind(start_call, persona.id), inputs=[name_box],
                                 outputs=call_outputs, concurrency_id="model",
-                                concurrency_limit="default")
+                                concurrency_limit="default", show_progress_on=[picker_msg])
 
         # --- the call ---------------------------------------------------------------------
         def call_updates(session: Session, views: Iterator[CallView]) -> Iterator[dict[Any, Any]]:
@@ -616,10 +616,12 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
         call_parts = [chat, mood_html, call_error, retry_btn, msg_box, call_state, send_btn,
                       end_btn]
         for trigger in (msg_box.submit, send_btn.click):
+            # No progress overlay: the "…" bubble and the disabled buttons say it is working.
             trigger(send, inputs=[msg_box, call_state], outputs=call_parts,
-                    concurrency_id="model", concurrency_limit="default")
+                    concurrency_id="model", concurrency_limit="default", show_progress="hidden")
         retry_btn.click(retry, inputs=[call_state], outputs=call_parts,
-                        concurrency_id="model", concurrency_limit="default")
+                        concurrency_id="model", concurrency_limit="default",
+                        show_progress="hidden")
 
         def end_call(session: Session | None) -> Iterator[dict[Any, Any]]:
             if session is None:
@@ -641,13 +643,15 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
             yield show_report(view, session.session_id)
 
         end_btn.click(end_call, inputs=[call_state], outputs=call_outputs,
-                      concurrency_id="model", concurrency_limit="default")
+                      concurrency_id="model", concurrency_limit="default",
+                      show_progress_on=[report_html])
 
         def rescore(session: Session | None) -> Iterator[dict[Any, Any]]:
             yield from end_call(session)
 
         rescore_btn.click(rescore, inputs=[call_state], outputs=call_outputs,
-                          concurrency_id="model", concurrency_limit="default")
+                          concurrency_id="model", concurrency_limit="default",
+                          show_progress_on=[report_html])
         new_btn.click(lambda: show_picker(), outputs=call_outputs, concurrency_limit=None)
         # The session id reaches the URL only through this script (see _URL_JS).
         sid_box.change(None, inputs=[sid_box], js=_URL_JS, queue=False)
@@ -688,7 +692,9 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                 out[call_state] = session
             return out
 
-        demo.load(on_load, inputs=[name_box], outputs=load_outputs, concurrency_limit=None)
+        # Then the URL follows what was opened: a refused or vanished session leaves it.
+        demo.load(on_load, inputs=[name_box], outputs=load_outputs, concurrency_limit=None
+                  ).then(None, inputs=[sid_box], js=_URL_JS, queue=False)
 
         # --- history ------------------------------------------------------------------------
         history_outputs = [history_msg, history_table, score_plot, history_ids, history_report,
@@ -736,7 +742,7 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                              outputs=history_outputs, concurrency_limit=None)
 
         # --- trainer ------------------------------------------------------------------------
-        def validate(text: str, request: gr.Request) -> str:
+        def check(text: str, request: gr.Request) -> str:
             me = who(request, None)
             try:
                 persona = app.check_persona(text or "", me)
@@ -745,6 +751,10 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
             except PersonaError as err:
                 return render.problems_html(err.problems)
             return render.notice_box(f"Valid: '{persona.id}' – {persona.title}.")
+
+        def validate(text: str, request: gr.Request) -> dict[Any, Any]:
+            # A new check makes the last publish message stale.
+            return {validation: check(text, request), publish_msg: ""}
 
         def upload(data: bytes | None, request: gr.Request) -> dict[Any, Any]:
             me = who(request, None)
@@ -759,12 +769,12 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
             except UnicodeDecodeError:
                 return {validation: render.error_box(
                     "The file is not UTF-8 text; save it as UTF-8 and upload it again.")}
-            return {yaml_box: text, validation: validate(text, request)}
+            return {yaml_box: text, validation: check(text, request), publish_msg: ""}
 
-        validate_btn.click(validate, inputs=[yaml_box], outputs=[validation],
+        validate_btn.click(validate, inputs=[yaml_box], outputs=[validation, publish_msg],
                            concurrency_limit=None)
-        upload_btn.upload(upload, inputs=[upload_btn], outputs=[yaml_box, validation],
-                          concurrency_limit=None)
+        upload_btn.upload(upload, inputs=[upload_btn],
+                          outputs=[yaml_box, validation, publish_msg], concurrency_limit=None)
 
         def publish(text: str, replace: bool, request: gr.Request) -> dict[Any, Any]:
             me = who(request, None)
@@ -783,7 +793,7 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                           api_name="publish_persona")
 
         sandbox_parts = [sandbox_col, sandbox_chat, sandbox_mood, sandbox_error, sandbox_retry,
-                         sandbox_box, sandbox_state, validation, sandbox_send]
+                         sandbox_box, sandbox_state, validation, sandbox_send, publish_msg]
 
         def sandbox_updates(session: Session, views: Iterator[CallView]
                             ) -> Iterator[dict[Any, Any]]:
@@ -812,7 +822,8 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
             except RoleplayError as err:
                 yield {validation: render.error_box(_message(err))}
                 return
-            yield {validation: render.notice_box(f"Sandbox call with '{session.persona.id}'.")}
+            yield {validation: render.notice_box(f"Sandbox call with '{session.persona.id}'."),
+                   publish_msg: ""}
             yield from sandbox_updates(session, iter([app.call_view(session)]))
 
         def sandbox_say(text: str, session: Session | None,
@@ -840,12 +851,13 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
 
         sandbox_btn.click(sandbox_start, inputs=[yaml_box], outputs=sandbox_parts,
                           concurrency_id="model", concurrency_limit="default",
-                          api_name="sandbox_start")
+                          api_name="sandbox_start", show_progress_on=[validation])
         for trigger in (sandbox_box.submit, sandbox_send.click):
             trigger(sandbox_say, inputs=[sandbox_box, sandbox_state], outputs=sandbox_parts,
-                    concurrency_id="model", concurrency_limit="default")
+                    concurrency_id="model", concurrency_limit="default", show_progress="hidden")
         sandbox_retry.click(sandbox_again, inputs=[sandbox_state], outputs=sandbox_parts,
-                            concurrency_id="model", concurrency_limit="default")
+                            concurrency_id="model", concurrency_limit="default",
+                            show_progress="hidden")
         _ = tabs
     return demo
 

@@ -73,7 +73,9 @@ CSS = """
 
 def chat_text(text: str) -> str:
     """Return `text` safe to show in the chat: HTML escaped, line breaks kept."""
-    return escape(text).replace("\n", "<br>")
+    # quote=False: quotes need no escaping in element text, and Gradio copies the message into
+    # an aria-label, where "&#x27;" would be read out literally.
+    return escape(text, quote=False).replace("\n", "<br>")
 
 
 def chat_messages(transcript: Transcript, pending: str | None = None) -> list[dict[str, str]]:
