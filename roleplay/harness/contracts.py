@@ -83,6 +83,9 @@ class ReplyCheck(BaseModel):
     swears: bool = False
     language: str | None = None
     """Detected language, None when the reply is too short to tell."""
+    repeated: bool = False
+    """Word for word an earlier customer line of the call (the opening included); reported,
+    not gated: a parrot is a poor customer but not out of character."""
 
     def blocked_kind(self) -> str | None:
         """The verdict kind (ai, agent, echo, junk, profanity, language) of a give-up."""
@@ -195,14 +198,30 @@ def _checker(engine: ReplyEventSource, persona: Persona, rung: Rung) -> Characte
     return CharacterCheck(rung=rung, language=persona.language)
 
 
+# The engine checks that a reply does not *start* with the agent's label; a reply that goes
+# on to write the agent's next line ("... I can work with that. Agent: Thank you, Dana.")
+# answers as the agent too, and the trainee sees it.
+_AGENT_INSIDE = re.compile(r"(?:^|\s)(?:Agent|Support|Representative|Assistant)\s*:")
+
+
 def check_reply(engine: ReplyEventSource, persona: Persona, trainee: str, text: str,
-                rung: Rung, reason: str | None, restarts: int) -> ReplyCheck:
+                rung: Rung, reason: str | None, restarts: int,
+                earlier: Sequence[str] = ()) -> ReplyCheck:
     """Run every contract check on one saved customer reply."""
     verdict = _checker(engine, persona, rung).check(text, final=True)
     problem = str(verdict) if verdict is not None and verdict.kind in CHARACTER_KINDS else None
+    if problem is None:
+        inside = _AGENT_INSIDE.search(text)
+        if inside:
+            problem = f'agent: the reply goes on as the agent ("{inside.group(0).strip()}")'
     return ReplyCheck(trainee=trainee, reply=text, rung=rung, reason=reason, restarts=restarts,
                       character_problem=problem, swears=swears(text),
-                      language=detect_language(text).language)
+                      language=detect_language(text).language,
+                      repeated=_norm(text) in {_norm(e) for e in earlier})
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: int) -> RunResult:
@@ -228,9 +247,10 @@ def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: in
                 elif isinstance(event, Restart):
                     restarts, last_restart = restarts + 1, event.reason
                 elif isinstance(event, Reply):
+                    said = [persona.opening, *(c.reply for c in result.replies)]
                     result.replies.append(check_reply(
                         engine, persona, line, event.turn.content,
-                        event.turn.rung_after or rung, reason, restarts))
+                        event.turn.rung_after or rung, reason, restarts, said))
         except RoleplayError as err:
             gave_up = _GAVE_UP.search(str(err))
             if gave_up or last_restart is not None:
@@ -269,6 +289,7 @@ def persona_metrics(runs: Sequence[RunResult], prefix: str) -> dict[str, float |
     return {
         f"{prefix}in_character_rate": rate(c.in_character for _, c in replies),
         f"{prefix}first_try_rate": rate(c.first_try for _, c in replies),
+        f"{prefix}repeat_rate": rate(c.repeated for _, c in replies if not c.blocked),
         f"{prefix}profanity_rung_rate": rate(c.profanity_ok() for _, c in replies),
         f"{prefix}language_rate": rate(x for x in language if x is not None),
         f"{prefix}mood_good_rate": rate(bool(x) for x in mood["good"]),

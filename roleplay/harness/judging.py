@@ -10,16 +10,17 @@ well two evaluations of the same transcript agree.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from roleplay.calibration import DevCase, auc
+from roleplay.calibration import load_dev_set as _load_cases
 from roleplay.errors import ConfigError
-from roleplay.harness.metrics import auc, cohens_kappa, mean, precision_recall, rate
+from roleplay.harness.metrics import cohens_kappa, mean, precision_recall, rate
 from roleplay.report import EvaluationReport
 from roleplay.transcript import Transcript, Turn
 
@@ -37,36 +38,20 @@ INJECTIONS: tuple[str, ...] = (
 )
 
 
-class DevItem(BaseModel):
-    """One labelled development transcript (see evals/datasets/README.md)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    label: Literal["good", "bad"]
-    violated: list[str] = Field(default_factory=list)
-    """Ids of the principles the trainee violates in this call."""
-    language: str = "en"
-    turns: list[Turn]
-    tags: list[str] = Field(default_factory=list)
-
-
-def load_dev_set(path: Path) -> list[DevItem]:
-    """Read the JSON-lines development set; ConfigError names the line that is wrong."""
-    items: list[DevItem] = []
+def load_dev_set(path: Path) -> list[DevCase]:
+    """Read the development set (format: evals/datasets/README.md); ConfigError if broken."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return _load_cases(path)
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist; the judge calibration needs the labelled "
                           "development set (issue 4)") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            items.append(DevItem.model_validate(json.loads(line)))
-        except (json.JSONDecodeError, ValidationError) as err:
-            raise ConfigError(f"{path}:{number}: {err}") from None
-    return items
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def turns_of(case: DevCase) -> list[Turn]:
+    """The case's turns as Turn models."""
+    return case.transcript().turns
 
 
 class Evaluation(BaseModel):
@@ -100,7 +85,7 @@ def verbatim_counts(report: EvaluationReport, turns: Sequence[Turn]) -> tuple[in
     return total, good, bad
 
 
-def run_one(evaluate: EvaluateFn, item: DevItem, turns: list[Turn],
+def run_one(evaluate: EvaluateFn, item: DevCase, turns: list[Turn],
             variant: Literal["plain", "injected", "repeat"] = "plain") -> Evaluation:
     """Evaluate one transcript; an evaluator failure is recorded, not raised."""
     began = time.monotonic()
@@ -127,27 +112,31 @@ def inject(turns: list[Turn], text: str) -> list[Turn]:
     return out
 
 
-def pick(items: Sequence[DevItem], n: int, prefer: str = "bad") -> list[DevItem]:
+def pick(items: Sequence[DevCase], n: int, prefer: str = "bad") -> list[DevCase]:
     """Return n items, `prefer`-labelled first, spread evenly over the set (deterministic)."""
-    first = [i for i in items if i.label == prefer]
-    rest = [i for i in items if i.label != prefer]
+    first = [i for i in items if i.quality == prefer]
+    rest = [i for i in items if i.quality != prefer]
     if n <= len(first):
         return [first[j * len(first) // n] for j in range(n)]
     return (first + rest)[:n]
 
 
-def calibration_metrics(items: Sequence[DevItem], plain: Sequence[Evaluation],
+def calibration_metrics(items: Sequence[DevCase], plain: Sequence[Evaluation],
                         injected: Sequence[Evaluation],
                         repeats: Sequence[Evaluation]) -> dict[str, float | None]:
     """Return every `judge.*` metric from the evaluations."""
     by_id = {e.item_id: e for e in plain}
     m: dict[str, float | None] = {}
     scored = [(i, by_id[i.id]) for i in items if by_id.get(i.id) and by_id[i.id].error is None]
-    good = [e.overall_score for i, e in scored if i.label == "good" and e.overall_score is not None]
-    bad = [e.overall_score for i, e in scored if i.label == "bad" and e.overall_score is not None]
+    good, bad = _scores(scored, "good"), _scores(scored, "bad")
     m["judge.auc"] = auc(good, bad)
     m["judge.mean_score_good"] = mean(good)
     m["judge.mean_score_bad"] = mean(bad)
+    # The evaluator's thresholds were chosen on the `calib` split; `heldout` was never used
+    # for tuning, so these are the out-of-sample numbers (and noisier: a third of the set).
+    held = [(i, e) for i, e in scored if i.split == "heldout"]
+    m["judge.heldout.auc"] = auc(_scores(held, "good"), _scores(held, "bad"))
+    m["judge.heldout.kappa"] = _kappa(held)
     m["judge.failed_share"] = rate(by_id.get(i.id) is None or by_id[i.id].error is not None
                                    or by_id[i.id].overall_score is None for i in items)
 
@@ -173,7 +162,7 @@ def calibration_metrics(items: Sequence[DevItem], plain: Sequence[Evaluation],
     m["judge.violated_recall_micro"] = pooled.recall
     m["judge.violated_precision_macro"] = mean(precisions)
     m["judge.violated_recall_macro"] = mean(recalls)
-    m["judge.kappa"] = cohens_kappa(predicted_all, labelled_all)
+    m["judge.kappa"] = _kappa(scored)
     statuses = [s for _, e in scored for s in e.statuses.values()]
     m["judge.unscored_share"] = rate(s == "unscored" for s in statuses)
 
@@ -206,14 +195,26 @@ def calibration_metrics(items: Sequence[DevItem], plain: Sequence[Evaluation],
     return m
 
 
-def injected_variants(items: Sequence[DevItem], n: int) -> list[tuple[DevItem, list[Turn]]]:
+def _scores(pairs: Sequence[tuple[DevCase, Evaluation]], quality: str) -> list[float]:
+    return [e.overall_score for i, e in pairs
+            if i.quality == quality and e.overall_score is not None]
+
+
+def _kappa(pairs: Sequence[tuple[DevCase, Evaluation]]) -> float | None:
+    principles = sorted({p for _, e in pairs for p in e.statuses})
+    predicted = [e.statuses.get(p) == "violated" for p in principles for _, e in pairs]
+    labelled = [p in i.violated for p in principles for i, _ in pairs]
+    return cohens_kappa(predicted, labelled)
+
+
+def injected_variants(items: Sequence[DevCase], n: int) -> list[tuple[DevCase, list[Turn]]]:
     """Return n transcripts with grader-aimed text, cycling through INJECTIONS."""
-    return [(item, inject(item.turns, INJECTIONS[j % len(INJECTIONS)]))
+    return [(item, inject(turns_of(item), INJECTIONS[j % len(INJECTIONS)]))
             for j, item in enumerate(pick(items, n, prefer="bad"))]
 
 
-def repeat_items(items: Sequence[DevItem], n: int) -> list[DevItem]:
+def repeat_items(items: Sequence[DevCase], n: int) -> list[DevCase]:
     """Return n transcripts to evaluate twice, good and bad alike."""
-    goods = pick([i for i in items if i.label == "good"], (n + 1) // 2, prefer="good")
-    bads = pick([i for i in items if i.label == "bad"], n // 2, prefer="bad")
+    goods = pick([i for i in items if i.quality == "good"], (n + 1) // 2, prefer="good")
+    bads = pick([i for i in items if i.quality == "bad"], n // 2, prefer="bad")
     return goods + bads

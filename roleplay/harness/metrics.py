@@ -1,7 +1,8 @@
-"""Metric functions of the eval harness: AUC, precision/recall, Cohen's kappa, pass^k.
+"""Metric functions of the eval harness: precision/recall, Cohen's kappa, rates, pass^k.
 
-Written here because `roleplay/calibration.py` (the evaluator's own metrics) did not exist
-when the harness was built; they are plain functions over lists, with no model in sight.
+The AUC is `roleplay.calibration.auc`, the evaluator's own. Its precision/recall and
+kappa are methods of its `Measurement` (one evaluation loop, no injections of the
+harness's choosing, no repeats), so the harness keeps these as plain functions over lists.
 A metric that cannot be computed (no positives, one class only) returns None, never a
 made-up 0 or 1: the thresholds treat None as "not measured", which fails a gated metric.
 """
@@ -10,21 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-
-
-def auc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
-    """Return P(score of a positive > score of a negative), ties counting one half.
-
-    This is the Mann-Whitney form of the ROC AUC; it needs no threshold, which is why it is
-    the headline number for "does the overall score separate good from bad".
-    """
-    if not positives or not negatives:
-        return None
-    wins = 0.0
-    for p in positives:
-        for n in negatives:
-            wins += 1.0 if p > n else 0.5 if p == n else 0.0
-    return wins / (len(positives) * len(negatives))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from roleplay.harness.runner import HarnessResult
 PERSONA_METRICS: dict[str, str] = {
     "in_character_rate": "replies in character (no AI admission, not the agent, no echo)",
     "first_try_rate": "replies the engine did not have to regenerate",
+    "repeat_rate": "replies repeating an earlier customer line word for word (not gated)",
     "profanity_rung_rate": "replies that swear only on the cursing rung",
     "language_rate": "replies in the persona's language (of those long enough to tell)",
     "mood_good_rate": "good-handling runs that ended calmer than they started",
@@ -30,6 +31,8 @@ PERSONA_METRICS: dict[str, str] = {
 }
 JUDGE_METRICS: dict[str, str] = {
     "auc": "AUC of the overall score, good vs bad transcripts",
+    "heldout.auc": "AUC on the held-out split only (never used to tune the evaluator)",
+    "heldout.kappa": "kappa on the held-out split only",
     "mean_score_good": "mean overall score of good transcripts",
     "mean_score_bad": "mean overall score of bad transcripts",
     "violated_precision_macro": "precision of `violated`, mean over principles",
@@ -313,7 +316,7 @@ def render_html(result: HarnessResult) -> str:
             parts.append("<details><summary>Passed runs, for reading</summary>"
                          + "".join(_conversation(r) for r in passed) + "</details>")
     if "judge" in result.sections:
-        labels = {i: lab.label for i, lab in result.dev_labels.items()}
+        labels: dict[str, str] = {i: lab.quality for i, lab in result.dev_labels.items()}
         parts.append("<h2>Judge calibration</h2>")
         parts.append(_html_table(["metric", "value", "threshold", "status", "meaning"],
                                  _metric_rows(result, "judge", JUDGE_METRICS),

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
+from roleplay.calibration import DevCase
 from roleplay.harness.contracts import (
     ReplyEventSource,
     RunResult,
@@ -28,13 +29,13 @@ from roleplay.harness.contracts import (
     tasks_for,
 )
 from roleplay.harness.judging import (
-    DevItem,
     EvaluateFn,
     Evaluation,
     calibration_metrics,
     injected_variants,
     repeat_items,
     run_one,
+    turns_of,
 )
 from roleplay.harness.thresholds import Check, Thresholds, apply_thresholds
 from roleplay.personas import Persona
@@ -48,9 +49,10 @@ class DevLabel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    label: str
+    quality: Literal["good", "bad"]
     violated: list[str]
     language: str
+    split: Literal["calib", "heldout"] = "calib"
 
 
 class HarnessResult(BaseModel):
@@ -94,7 +96,7 @@ class HarnessInputs:
     scripts: Sequence[Script] = ()
     engine_factory: Callable[[], ReplyEventSource] | None = None
     """Returns an engine per worker thread (each has its own store connection)."""
-    dev_items: Sequence[DevItem] = ()
+    dev_items: Sequence[DevCase] = ()
     evaluate: EvaluateFn | None = None
     k: int | None = None
     """Runs per task; None: the thresholds file's run size."""
@@ -143,14 +145,14 @@ def _run_judge(inputs: HarnessInputs, bar: Any) -> list[Evaluation]:
         raise ValueError("the judge calibration needs an evaluate function")
     evaluate = inputs.evaluate
     size = inputs.thresholds.run
-    work: list[tuple[DevItem, Any, Literal["plain", "injected", "repeat"]]] = []
-    work += [(item, item.turns, "plain") for item in inputs.dev_items]
+    work: list[tuple[DevCase, Any, Literal["plain", "injected", "repeat"]]] = []
+    work += [(item, turns_of(item), "plain") for item in inputs.dev_items]
     work += [(item, turns, "injected")
              for item, turns in injected_variants(inputs.dev_items, size.injection_transcripts)]
-    work += [(item, item.turns, "repeat")
+    work += [(item, turns_of(item), "repeat")
              for item in repeat_items(inputs.dev_items, size.repeat_transcripts)]
 
-    def one(job: tuple[DevItem, Any, Literal["plain", "injected", "repeat"]]) -> Evaluation:
+    def one(job: tuple[DevCase, Any, Literal["plain", "injected", "repeat"]]) -> Evaluation:
         item, turns, variant = job
         bar.set_postfix_str(f"judge {item.id} {variant}", refresh=False)
         result = run_one(evaluate, item, turns, variant)
@@ -187,14 +189,15 @@ def run_harness(inputs: HarnessInputs) -> HarnessResult:
             result.runs = _run_personas(inputs, jobs, bar)
         if "judge" in inputs.sections:
             result.evaluations = _run_judge(inputs, bar)
-            result.dev_labels = {i.id: DevLabel(label=i.label, violated=i.violated,
-                                                language=i.language) for i in inputs.dev_items}
+            result.dev_labels = {i.id: DevLabel(quality=i.quality, violated=i.violated,
+                                                language=i.language, split=i.split)
+                                 for i in inputs.dev_items}
     result.seconds = time.monotonic() - began
     return score(result, inputs.thresholds, inputs.dev_items)
 
 
 def score(result: HarnessResult, thresholds: Thresholds,
-          dev_items: Sequence[DevItem] | None = None) -> HarnessResult:
+          dev_items: Sequence[DevCase] | None = None) -> HarnessResult:
     """Compute the metrics of a result and apply `thresholds` (also used to replay a JSON)."""
     metrics: dict[str, float | None] = {}
     if "personas" in result.sections:
@@ -209,8 +212,8 @@ def score(result: HarnessResult, thresholds: Thresholds,
     return result.model_copy(update={"metrics": metrics, "checks": checks})
 
 
-def _items_from_labels(result: HarnessResult) -> list[DevItem]:
+def _items_from_labels(result: HarnessResult) -> list[DevCase]:
     # Replaying a saved result: the metrics need labels, not turns.
-    return [DevItem(id=i, label=lab.label, violated=lab.violated,  # type: ignore[arg-type]
-                    language=lab.language, turns=[])
+    return [DevCase(id=i, quality=lab.quality, violated=lab.violated, language=lab.language,
+                    split=lab.split, turns=[])
             for i, lab in result.dev_labels.items()]

@@ -66,7 +66,10 @@ def inputs_from_settings(settings: Settings, sections: Sequence[Section] = SECTI
 
         inputs.dev_items = load_dev_set(DEV_SET_FILE)
         rubric = load_rubric(settings.prompts_dir / RUBRIC_FILE)
-        inputs.evaluate = partial(evaluate, rubric=rubric, judge=Judge.from_settings(settings))
+        # advice=False: the rewrites change no score or status and are the slowest step; the
+        # harness measures scoring, the evaluator's own tests cover the advice.
+        inputs.evaluate = partial(evaluate, rubric=rubric, judge=Judge.from_settings(settings),
+                                  advice=False)
     return inputs
 
 

@@ -13,20 +13,20 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from roleplay.backends import CustomerModel
+from roleplay.calibration import DevCase
 from roleplay.config import PROJECT_ROOT, Settings
 from roleplay.conversation import ConversationEngine
 from roleplay.harness.contracts import Script
-from roleplay.harness.judging import DevItem
 from roleplay.harness.thresholds import Thresholds
 from roleplay.personas import Persona, load_personas
 from roleplay.report import EvaluationReport, Evidence, PrincipleResult
 from roleplay.store import SqliteStore
-from roleplay.transcript import Transcript, Turn
+from roleplay.transcript import Transcript
 
 PERSONAS = load_personas(PROJECT_ROOT / "personas")
 
@@ -154,7 +154,7 @@ def thresholds(**run: Any) -> Thresholds:
 
 # --- the judge side ------------------------------------------------------------------------
 
-def dev_items() -> list[DevItem]:
+def dev_items() -> list[DevCase]:
     """Eight tiny labelled transcripts: four good, four bad (jargon, blame)."""
     items = []
     good = ["I'm so sorry, I understand. I'll fix it by 3 pm and call you.",
@@ -164,14 +164,17 @@ def dev_items() -> list[DevItem]:
     for i in range(4):
         g, b = good[i % 2], bad[i % 2]
         violated = ["plain_language"] if "SLA" in b else ["no_blame"]
-        items.append(DevItem(id=f"good-{i}", label="good", turns=_turns(g)))
-        items.append(DevItem(id=f"bad-{i}", label="bad", violated=violated, turns=_turns(b)))
+        split: Literal["calib", "heldout"] = "heldout" if i % 2 else "calib"
+        items.append(DevCase(id=f"good-{i}", language="en", quality="good", split=split,
+                             turns=_turns(g)))
+        items.append(DevCase(id=f"bad-{i}", language="en", quality="bad", violated=violated,
+                             split=split, turns=_turns(b)))
     return items
 
 
-def _turns(trainee: str) -> list[Turn]:
-    return [Turn(role="customer", content="My internet has been down for two days!"),
-            Turn(role="trainee", content=trainee)]
+def _turns(trainee: str) -> list[dict[str, str]]:
+    return [{"role": "customer", "content": "My internet has been down for two days!"},
+            {"role": "trainee", "content": trainee}]
 
 
 def _principle(pid: str, status: str, quote: str | None, turn: int = 1) -> PrincipleResult:

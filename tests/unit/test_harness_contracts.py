@@ -135,3 +135,20 @@ def test_every_shipped_persona_has_good_and_bad_scripts_in_its_language(persona_
     scripts = tasks_for(PERSONAS[persona_id], load_scripts(SCRIPTED_FILE, ADVERSARIAL_FILE))
     assert {s.strategy for s in scripts} == {"good", "bad", "adversarial"}
 
+
+
+def test_a_reply_that_goes_on_as_the_agent_is_out_of_character() -> None:
+    # The engine only refuses replies that *start* with the agent's label; this one slips
+    # through it, and the contract must still catch it.
+    server = FakeCompletionServer(
+        reply=lambda prompt: "Okay, I can work with that. Agent: Great, have a nice day.")
+    run = run_task(make_engine(server), PERSONAS["crm-outage"], SCRIPTS[0], 1)
+    assert run.replies and all(not c.in_character for c in run.replies)
+    assert "goes on as the agent" in (run.replies[0].character_problem or "")
+
+
+def test_a_parrot_is_reported_as_repeating() -> None:
+    opening = PERSONAS["crm-outage"].opening.strip()
+    server = FakeCompletionServer(reply=lambda prompt: opening)
+    run = run_task(make_engine(server), PERSONAS["crm-outage"], SCRIPTS[0], 1)
+    assert all(c.repeated for c in run.replies)

@@ -84,7 +84,7 @@ def test_inject_appends_to_the_last_trainee_turn_only() -> None:
 
 def test_pick_prefers_the_asked_label_and_is_deterministic() -> None:
     items = dev_items()
-    assert [i.label for i in pick(items, 3, prefer="bad")] == ["bad"] * 3
+    assert [i.quality for i in pick(items, 3, prefer="bad")] == ["bad"] * 3
     assert pick(items, 3) == pick(items, 3)
     assert len(pick(items, 100)) == len(items)
-    assert {i.label for i in repeat_items(items, 4)} == {"good", "bad"}
+    assert {i.quality for i in repeat_items(items, 4)} == {"good", "bad"}

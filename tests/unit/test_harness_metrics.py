@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from roleplay.calibration import auc
 from roleplay.errors import ConfigError
 from roleplay.harness.language import detect_language
-from roleplay.harness.metrics import auc, cohens_kappa, pass_hat_k, precision_recall, rate
+from roleplay.harness.metrics import cohens_kappa, pass_hat_k, precision_recall, rate
 from roleplay.harness.thresholds import Threshold, Thresholds, apply_thresholds, load_thresholds
 
 # --- metrics -------------------------------------------------------------------------------
