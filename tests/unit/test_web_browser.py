@@ -1,0 +1,91 @@
+"""The page in a real browser on the FAKE engine: the failure paths the real model cannot be
+made to take on demand (a backend error, then Retry) and login-off mode.
+
+These are not the e2e tests (tests/e2e runs the real app on the real model); they check
+what the browser shows when the engine fails, with the engine told to fail.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fake_engine import FakeEngine, fake_evaluate, fake_markdown
+from playwright.sync_api import Page, expect, sync_playwright
+
+from roleplay.config import Settings
+from roleplay.store import SqliteStore
+from roleplay.web.app import build_app, launch_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
+    encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeEngine, SqliteStore]]:
+    tmp = tmp_path_factory.mktemp("browser")
+    personas = tmp / "personas"
+    personas.mkdir()
+    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
+    store = SqliteStore(tmp / "db.sqlite3")
+    engine = FakeEngine(store)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    settings = Settings(personas_dir=personas, port=port)
+    demo = build_app(engine, store, personas, settings, fake_evaluate, fake_markdown,
+                     files_dir=tmp / "files")
+    launch_app(demo, settings, None, block=False)
+    try:
+        yield f"http://127.0.0.1:{port}/", engine, store
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(app: tuple[str, FakeEngine, SqliteStore]) -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--no-sandbox", "--disable-gpu"])
+        yield browser.new_page()
+        browser.close()
+
+
+def test_without_login_a_name_is_needed_and_kept_with_the_session(
+        app: tuple[str, FakeEngine, SqliteStore], page: Page) -> None:
+    url, _, store = app
+    page.goto(url)
+    page.locator("#start-late-parcel").click()
+    expect(page.locator("#picker-message")).to_contain_text("type your name")
+    page.get_by_label("Your name").fill("Ann Example")
+    page.locator("#start-late-parcel").click()
+    expect(page.locator("#mood-meter")).to_be_visible()
+    assert [s.user for s in store.list_sessions()] == ["Ann Example"]
+
+
+def test_a_backend_error_shows_a_message_keeps_the_line_and_retry_answers(
+        app: tuple[str, FakeEngine, SqliteStore], page: Page) -> None:
+    url, engine, _ = app
+    page.goto(url)
+    page.get_by_label("Your name").fill("Ann Example")
+    page.locator("#start-late-parcel").click()
+    expect(page.locator("#mood-meter")).to_be_visible()
+    engine.fail_next = 1
+    page.locator("#message textarea").fill("Let me check that for you, Maria.")
+    page.locator("#send").click()
+    expect(page.locator("#call-error")).to_contain_text("could not answer")
+    expect(page.locator('#chat [data-testid="user"]').last).to_have_text(
+        "Let me check that for you, Maria.")
+    expect(page.locator("#retry")).to_be_visible()
+    # A reload finds the unanswered line in the store and still offers the retry.
+    page.reload()
+    expect(page.locator("#retry")).to_be_visible()
+    page.locator("#retry").click()
+    expect(page.locator('#chat [data-testid="bot"]').last).to_have_text(
+        "Fine. What happens now?")
+    expect(page.locator("#call-error")).to_be_hidden()
+    expect(page.locator("#retry")).to_be_hidden()
