@@ -222,6 +222,8 @@ class WebApp:
     def _check_open(self, session: Session) -> None:
         if self.store.info(session.session_id).ended_at is not None:
             raise NotAllowed("this call has ended; pick a scenario to start a new one")
+        # The store is the truth: the same call may be open in another tab of this trainee.
+        session.transcript = self.store.load(session.session_id)
 
     def say(self, session: Session, text: str) -> Iterator[CallView]:
         """Send the trainee's line and yield the call as the reply streams in."""
@@ -642,15 +644,16 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                 return
             yield show_report(view, session.session_id)
 
+        # Scoring takes minutes on a small model; its own queue keeps live calls answering.
         end_btn.click(end_call, inputs=[call_state], outputs=call_outputs,
-                      concurrency_id="model", concurrency_limit="default",
+                      concurrency_id="evaluate", concurrency_limit=1,
                       show_progress_on=[report_html])
 
         def rescore(session: Session | None) -> Iterator[dict[Any, Any]]:
             yield from end_call(session)
 
         rescore_btn.click(rescore, inputs=[call_state], outputs=call_outputs,
-                          concurrency_id="model", concurrency_limit="default",
+                          concurrency_id="evaluate", concurrency_limit=1,
                           show_progress_on=[report_html])
         new_btn.click(lambda: show_picker(), outputs=call_outputs, concurrency_limit=None)
         # The session id reaches the URL only through this script (see _URL_JS).
