@@ -85,8 +85,12 @@ def load_thresholds(model_name: str, path: Path = CALIBRATION_PATH) -> dict[str,
     except (OSError, yaml.YAMLError) as err:
         log.warning("cannot read calibration file %s: %s; using default thresholds", path, err)
         return {}
-    models = data.get("models") or {}
-    entry = models.get(model_name) or {}
+    models = data.get("models") if isinstance(data, dict) else None
+    entry = models.get(model_name) if isinstance(models, dict) else None
+    if not isinstance(entry, dict):
+        if entry is not None or (models is not None and not isinstance(models, dict)):
+            log.warning("calibration file %s is malformed; using default thresholds", path)
+        return {}
     thresholds: dict[str, float] = {}
     for check, values in entry.items():
         if isinstance(values, dict) and isinstance(values.get("threshold"), int | float):
