@@ -238,15 +238,17 @@ class Judge:
         system, user = _split(rendered, str(self._rewrite_prompt.path))
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
         result = RewriteResult(text=None)
+        schema: dict[str, Any] = {"response_format": _REWRITE_SCHEMA}
         for attempt in range(self.rewrite_retries + 1):
             # A retry at temperature 0 would repeat the same answer; vary it a little.
             temperature = 0.0 if attempt == 0 else 0.7
             try:
-                answer = self._invoke(messages, response_format=_REWRITE_SCHEMA, max_tokens=120,
-                                      temperature=temperature)
+                answer = self._invoke(messages, max_tokens=120, temperature=temperature, **schema)
             except _CallFailed as err:
                 result.raw.append(f"call failed: {err}")
                 result.rejections.append("the model call failed")
+                # Some servers reject json_schema; the retry asks for plain text and repairs it.
+                schema = {}
                 continue
             text = answer.content if isinstance(answer.content, str) else str(answer.content)
             result.raw.append(text)

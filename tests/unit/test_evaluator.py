@@ -410,3 +410,22 @@ def test_english_grader_text_does_not_switch_a_finnish_call_to_english(rubric: R
     assert injected.language == clean.language == "fi"
     assert [(r.id, r.status) for r in injected.principles] == \
         [(r.id, r.status) for r in clean.principles]
+
+
+def test_a_server_that_rejects_the_schema_gets_a_plain_retry(rubric: Rubric) -> None:
+    good = json.dumps({"rewrite": "I'm sorry, that sounds really frustrating. Let me fix it."})
+
+    def rewrite_unless_schema(prompt: str) -> str:
+        return good
+
+    judge, model = make_judge(check=lambda p: logprob_answer(0.1), rewrite=rewrite_unless_schema)
+    original = model.respond
+
+    def respond(prompt: str, kwargs: dict) -> AIMessage | str:  # type: ignore[type-arg]
+        if "response_format" in kwargs:
+            raise ValueError("400: response_format json_schema is not supported")
+        return original(prompt, kwargs)
+
+    model.respond = respond
+    report = evaluate(BAD, rubric, judge=judge)
+    assert report.advice and all(a.rewrite_source == "model" for a in report.advice)
