@@ -11,6 +11,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import gradio as gr
 import httpx
 import pytest
 from fake_engine import FakeEngine, fake_evaluate, fake_markdown
@@ -34,7 +35,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, gr.Blocks]]:
     tmp = tmp_path_factory.mktemp("served")
     personas = tmp / "personas"
     personas.mkdir()
@@ -42,25 +43,26 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     store = SqliteStore(tmp / "db.sqlite3")
     users = Users([User(name="ann", password="ann-pw"),
                    User(name="tess", password="tess-pw", role="trainer")])
-    settings = Settings(personas_dir=personas, port=free_port())
+    settings = Settings(personas_dir=personas, port=free_port(), concurrency=3)
     demo = build_app(FakeEngine(store), store, personas, settings, fake_evaluate,
                      fake_markdown, users, files_dir=tmp / "files")
     launch_app(demo, settings, users, block=False)
     try:
-        yield f"http://127.0.0.1:{settings.port}/", personas
+        yield f"http://127.0.0.1:{settings.port}/", personas, demo
     finally:
         demo.close()
 
 
-def test_nothing_is_served_without_login(served: tuple[str, Path]) -> None:
-    url, _ = served
+def test_nothing_is_served_without_login(served: tuple[str, Path, gr.Blocks]) -> None:
+    url, _, _ = served
     assert httpx.get(url + "config").status_code == 401
     assert httpx.post(url + "login", data={"username": "ann", "password": "wrong"}
                       ).status_code == 400
 
 
-def test_a_trainee_cannot_publish_even_through_the_api(served: tuple[str, Path]) -> None:
-    url, personas = served
+def test_a_trainee_cannot_publish_even_through_the_api(
+        served: tuple[str, Path, gr.Blocks]) -> None:
+    url, personas, _ = served
     client = Client(url, auth=("ann", "ann-pw"), verbose=False)
     with pytest.raises(AppError, match="only trainers"):
         client.predict(NEW, True, api_name="/publish_persona")
@@ -70,8 +72,8 @@ def test_a_trainee_cannot_publish_even_through_the_api(served: tuple[str, Path])
 
 
 def test_a_trainer_publishes_and_an_invalid_persona_is_refused_with_the_problem(
-        served: tuple[str, Path]) -> None:
-    url, personas = served
+        served: tuple[str, Path, gr.Blocks]) -> None:
+    url, personas, _ = served
     client = Client(url, auth=("tess", "tess-pw"), verbose=False)
     message, problems = client.predict(NEW.replace("start_rung: passive-angry",
                                                    "start_rung: furious"),
@@ -80,3 +82,18 @@ def test_a_trainer_publishes_and_an_invalid_persona_is_refused_with_the_problem(
     assert not (personas / "brand-new.yaml").exists()
     message, _ = client.predict(NEW, False, api_name="/publish_persona")
     assert "Published 'brand-new'" in html.unescape(message) and (personas / "brand-new.yaml").is_file()
+
+
+def test_model_requests_share_one_queue_with_the_configured_limit(
+        served: tuple[str, Path, gr.Blocks]) -> None:
+    _, _, demo = served
+    groups = {fn.name: fn.concurrency_id for fn in demo.fns.values()}
+    # Chat turns of trainees and trainers compete for the same model slots...
+    assert {groups[n] for n in ("send", "retry", "sandbox_say", "sandbox_start")} == {"model"}
+    # ...scoring waits in its own line, and page loads wait for nothing.
+    assert groups["end_call"] == "evaluate" and groups["on_load"] != "model"
+    limits = {fn.name: fn.concurrency_limit for fn in demo.fns.values()}
+    # Gradio resolves "default" to queue(default_concurrency_limit=settings.concurrency).
+    assert limits["send"] == limits["sandbox_say"] == "default"
+    assert demo._queue.default_concurrency_limit == 3
+    assert limits["end_call"] == 1 and limits["on_load"] is None
