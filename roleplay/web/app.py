@@ -318,6 +318,13 @@ class WebApp:
         return ReportView(render.report_html(data, transcript, prefix),
                           render.mood_figure(transcript), md, js)
 
+    def score_stored(self, session_id: str, who: Identity, prefix: str) -> ReportView:
+        """Score one of `who`'s ended calls that has no report yet."""
+        info = self.owned_session(session_id, who)
+        if info.ended_at is None:
+            raise NotAllowed("this call is not finished; continue it and press End call")
+        return self.score(session_id, None, prefix)
+
     def stored_report(self, session_id: str, who: Identity, prefix: str) -> ReportView | None:
         """The saved report of one of `who`'s sessions, or None if it was never scored."""
         self.owned_session(session_id, who)
@@ -464,6 +471,12 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
                 score_plot = gr.Plot(label="Score across sessions", elem_id="score-plot",
                                      format="png")
                 history_report = gr.HTML(elem_id="history-report")
+                with gr.Row():
+                    history_continue = gr.Button("Continue this call", visible=False,
+                                                 elem_id="history-continue")
+                    history_score = gr.Button("Score this call", visible=False,
+                                              elem_id="history-score")
+                history_selected = gr.State(None)
                 history_mood = gr.Plot(label="Mood over the call", elem_id="history-mood",
                                        format="png", visible=False)
                 with gr.Row():
@@ -701,7 +714,20 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
 
         # --- history ------------------------------------------------------------------------
         history_outputs = [history_msg, history_table, score_plot, history_ids, history_report,
-                           history_mood, history_md, history_json]
+                           history_mood, history_md, history_json, history_continue,
+                           history_score, history_selected]
+
+        def history_view(view: ReportView | None, html: str | None = None,
+                         resume: bool = False, score: bool = False) -> dict[Any, Any]:
+            return {history_report: view.html if view else html or "",
+                    history_mood: gr.Plot(value=view.plot if view else None,
+                                          visible=bool(view and view.plot)),
+                    history_md: gr.DownloadButton(value=view.markdown_file if view else None,
+                                                  visible=bool(view and view.markdown_file)),
+                    history_json: gr.DownloadButton(value=view.json_file if view else None,
+                                                    visible=bool(view and view.json_file)),
+                    history_continue: gr.Button(visible=resume),
+                    history_score: gr.Button(visible=score)}
 
         def show_history(typed: str | None, request: gr.Request) -> dict[Any, Any]:
             me = who(request, typed)
@@ -712,10 +738,8 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
             return {history_msg: "" if sessions else render.notice_box("No sessions yet."),
                     history_table: app.history_rows(sessions),
                     score_plot: render.score_figure(sessions),
-                    history_ids: [s.session_id for s in sessions],
-                    history_report: "", history_mood: gr.Plot(visible=False),
-                    history_md: gr.DownloadButton(visible=False),
-                    history_json: gr.DownloadButton(visible=False)}
+                    history_ids: [s.session_id for s in sessions], history_selected: None,
+                    **history_view(None)}
 
         def open_history(ids: list[str], typed: str | None, evt: gr.SelectData,
                          request: gr.Request) -> dict[Any, Any]:
@@ -724,25 +748,49 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
             if not isinstance(row, int) or not 0 <= row < len(ids):
                 return {}
             try:
+                info = app.owned_session(ids[row], me)
                 view = app.stored_report(ids[row], me, "h")
             except RoleplayError as err:
-                return {history_report: render.error_box(_message(err))}
-            if view is None:
-                return {history_report: render.notice_box(
-                    "This session has no report yet: finish the call (reload the Practice tab "
-                    f"with ?session={ids[row]}) and press End call."),
-                    history_mood: gr.Plot(visible=False),
-                    history_md: gr.DownloadButton(visible=False),
-                    history_json: gr.DownloadButton(visible=False)}
-            return {history_report: view.html,
-                    history_mood: gr.Plot(value=view.plot, visible=view.plot is not None),
-                    history_md: gr.DownloadButton(value=view.markdown_file, visible=True),
-                    history_json: gr.DownloadButton(value=view.json_file, visible=True)}
+                return history_view(None, render.error_box(_message(err)))
+            if view is not None:
+                return {**history_view(view), history_selected: ids[row]}
+            if info.ended_at is None:
+                return {**history_view(None, render.notice_box(
+                    "This call is not finished yet."), resume=True), history_selected: ids[row]}
+            return {**history_view(None, render.notice_box("This call ended without a report."),
+                                   score=True), history_selected: ids[row]}
+
+        def continue_call(session_id: str | None, typed: str | None,
+                          request: gr.Request) -> dict[Any, Any]:
+            me = who(request, typed)
+            try:
+                _, session = app.resume(session_id or "", me)
+            except RoleplayError as err:
+                raise gr.Error(_message(err)) from err
+            return {**show_call(session, app.call_view(session)),
+                    tabs: gr.Tabs(selected="practice")}
+
+        def score_call(session_id: str | None, typed: str | None,
+                       request: gr.Request) -> Iterator[dict[Any, Any]]:
+            me = who(request, typed)
+            yield history_view(None, render.notice_box("Scoring the call… this can take a "
+                                                       "minute."))
+            try:
+                view = app.score_stored(session_id or "", me, "h")
+            except RoleplayError as err:
+                yield history_view(None, render.error_box(_message(err)), score=True)
+                return
+            yield history_view(view)
 
         history_tab.select(show_history, inputs=[name_box], outputs=history_outputs,
                            concurrency_limit=None)
         history_table.select(open_history, inputs=[history_ids, name_box],
                              outputs=history_outputs, concurrency_limit=None)
+        history_continue.click(continue_call, inputs=[history_selected, name_box],
+                               outputs=[*call_outputs, tabs], concurrency_limit=None)
+        history_score.click(score_call, inputs=[history_selected, name_box],
+                            outputs=history_outputs, concurrency_id="evaluate",
+                            concurrency_limit=1)
 
         # --- trainer ------------------------------------------------------------------------
         def check(text: str, request: gr.Request) -> str:
@@ -861,7 +909,6 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
         sandbox_retry.click(sandbox_again, inputs=[sandbox_state], outputs=sandbox_parts,
                             concurrency_id="model", concurrency_limit="default",
                             show_progress="hidden")
-        _ = tabs
     return demo
 
 

@@ -89,3 +89,28 @@ def test_a_backend_error_shows_a_message_keeps_the_line_and_retry_answers(
         "Fine. What happens now?")
     expect(page.locator("#call-error")).to_be_hidden()
     expect(page.locator("#retry")).to_be_hidden()
+
+
+def test_an_unfinished_call_is_continued_from_the_history_and_ends_in_a_report(
+        app: tuple[str, FakeEngine, SqliteStore], page: Page) -> None:
+    url, _, _ = app
+    page.goto(url)
+    page.get_by_label("Your name").fill("Cleo")
+    page.locator("#start-late-parcel").click()
+    expect(page.locator("#mood-meter")).to_be_visible()
+    page.goto(url)  # a fresh page: no session in the address
+    page.get_by_label("Your name").fill("Cleo")
+    page.locator("#tab-history-button").click()
+    expect(page.locator("#history-table .virtual-row")).to_have_count(1)
+    page.locator('#history-table [data-testid="cell-0-4"]').click()
+    expect(page.locator("#history-report")).to_contain_text("not finished")
+    page.locator("#history-continue").click()
+    expect(page.locator("#mood-meter")).to_be_visible()
+    page.locator("#message textarea").fill("I'm sorry, Maria.")
+    page.locator("#send").click()
+    expect(page.locator('#chat [data-testid="bot"]')).to_have_count(2)
+    expect(page.locator("#send")).to_be_enabled()
+    page.locator("#end-call").click()
+    expect(page.locator("#report .rp-score")).to_have_text("Overall score: 50 / 100")
+    page.locator("#tab-history-button").click()
+    expect(page.locator("#history-table .virtual-row").first).to_contain_text("scored")

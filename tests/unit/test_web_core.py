@@ -300,3 +300,17 @@ def test_with_login_off_the_typed_name_is_the_identity_and_nobody_is_a_trainer(
         app.start("late-parcel", app.identity(None, ""))
     with pytest.raises(NotAllowed, match="only trainers"):
         app.publish(MINIMAL, True, app.identity(None, "Ann"))
+
+
+def test_an_ended_call_without_a_report_can_be_scored_later_only_by_its_owner(
+        store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
+    app, _ = make_app(store, personas_dir, tmp_path)
+    session = app.start("late-parcel", ANN)
+    list(app.say(session, "Sorry, Maria."))
+    with pytest.raises(NotAllowed, match="not finished"):
+        app.score_stored(session.session_id, ANN, "h")
+    store.end_session(session.session_id)  # e.g. the scoring failed when the call ended
+    with pytest.raises(NotAllowed, match="someone else"):
+        app.score_stored(session.session_id, BOB, "h")
+    view = app.score_stored(session.session_id, ANN, "h")
+    assert "50 / 100" in view.html and store.info(session.session_id).score == 50.0
