@@ -92,9 +92,16 @@ SHINGLE = 6
 """Words in a row that, found in both the reply and the instructions, count as an echo."""
 
 
+COPIED = 0.6
+"""Share of a reply's word triples found in one earlier line that makes the reply a copy."""
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """Why a reply broke character: a kind (ai, agent, echo, profanity, junk, language) and what."""
+    """Why a reply broke character, and what it said.
+
+    Kinds: ai, agent, echo, profanity, junk, language, repeat.
+    """
 
     kind: str
     detail: str
@@ -113,6 +120,16 @@ def shingles(text: str, size: int = SHINGLE) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
 
 
+def near_copy(reply: str, line: str) -> bool:
+    """Return True if most word triples of `reply` come from `line` (a copy, however cut)."""
+    words = _words(reply)
+    if len(words) < 4:
+        return False  # "Okay." or "Hello?" said twice is how people talk
+    mine = {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+    theirs = shingles(line, 3)
+    return len(mine & theirs) / len(mine) >= COPIED
+
+
 def _first(patterns: list[re.Pattern[str]], text: str) -> str | None:
     for pattern in patterns:
         m = pattern.search(text)
@@ -129,6 +146,10 @@ class CharacterCheck:
     language: str = "en"
     instructions: frozenset[tuple[str, ...]] = frozenset()
     """Shingles of the prompt's instruction text (not the example lines, which may be said)."""
+    said: frozenset[str] = frozenset()
+    """The customer's earlier lines in this call: the small model loops by copying them."""
+    heard: frozenset[str] = frozenset()
+    """The agent's lines in this call: copying one is answering as the agent."""
 
     def check(self, reply: str, final: bool = False) -> Verdict | None:
         """Return why `reply` breaks character, or None if it holds (so far, unless `final`)."""
@@ -151,6 +172,12 @@ class CharacterCheck:
         junk = _junk(text)
         if junk:
             return Verdict("junk", junk)
+        # Mid-reply only once enough words are in to tell a copy from a shared opening.
+        if final or len(_words(text)) >= 8:
+            if any(near_copy(text, line) for line in self.heard):
+                return Verdict("agent", "repeats the agent's line")
+            if any(near_copy(text, line) for line in self.said):
+                return Verdict("repeat", "repeats an earlier line of the customer")
         if final:
             return self._final(text)
         return None

@@ -267,7 +267,7 @@ class ConversationEngine:
         if prompt.dropped_lines:
             session.notes.append(f"left out the {prompt.dropped_lines} oldest lines to fit "
                                  f"the {self.context_tokens}-token context")
-        check = builder.checker(rung)
+        check = builder.checker(rung, session.transcript)
         label = speaker_label(session.persona)
         stop = [f"\n{AGENT_LABEL}:", f"\n{label}:", "\n\n"]
         self._wait_warm(session)

@@ -151,7 +151,11 @@ class PromptBuilder:
         own += "\n" + self.direction.render(**{k: _BLANK for k in self.direction.placeholders})
         return frozenset().union(*(shingles(part) for part in own.split(_BLANK)))
 
-    def checker(self, rung: Rung) -> CharacterCheck:
-        """Return the character checks for a reply spoken on `rung`."""
-        return CharacterCheck(rung=rung, language=self.persona.language,
-                              instructions=self._instructions)
+    def checker(self, rung: Rung, transcript: Transcript | None = None) -> CharacterCheck:
+        """Return the character checks for a reply spoken on `rung` after `transcript`."""
+        turns = transcript.turns if transcript is not None else []
+        return CharacterCheck(
+            rung=rung, language=self.persona.language, instructions=self._instructions,
+            said=frozenset(t.content for t in turns if t.role == "customer"),
+            heard=frozenset(t.content for t in turns if t.role == "trainee"),
+        )

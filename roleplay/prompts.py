@@ -42,7 +42,7 @@ class PromptTemplate:
             raise PromptError(f"{self.path}: placeholder {{{missing[0]}}} is missing; put "
                               f"{{{missing[0]}}} back where its text belongs")
 
-    def render(self, **values: str) -> str:
+    def render(self, /, **values: str) -> str:
         """Return the text with every placeholder filled; PromptError if they do not match."""
         self.check(set(values))
         return self.text.format(**values)
@@ -79,8 +79,11 @@ def read_prompt(name: str, directory: Path) -> PromptTemplate:
     return PromptTemplate(path=path, text=text, placeholders=frozenset(names))
 
 
-def load_prompt(name: str, directory: Path | None = None, **values: str) -> str:
-    """Return the prompt file `name` from `directory` (default: settings.prompts_dir), filled in."""
+def load_prompt(name: str, directory: Path | None = None, /, **values: str) -> str:
+    """Return the prompt file `name` from `directory` (default: settings.prompts_dir), filled in.
+
+    `name` and `directory` are positional-only, so a template may use {name} as a placeholder.
+    """
     if directory is None:
         from roleplay.config import get_settings
 
