@@ -116,7 +116,8 @@ def headline(result: HarnessResult) -> str:
     return (f"{verdict}: {len(result.checks) - failed}/{len(result.checks)} threshold checks "
             f"passed; sections {', '.join(result.sections)}; k={result.k}; "
             f"customer model {result.customer_model}, eval model {result.eval_model} "
-            f"({result.backend}); {result.seconds / 60:.1f} min")
+            f"({result.backend}); {result.seconds / 60:.1f} min wall, "
+            f"{result.cpu_seconds / 60:.1f} min CPU")
 
 
 # --- Markdown ------------------------------------------------------------------------------

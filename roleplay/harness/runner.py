@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
@@ -62,6 +62,9 @@ class HarnessResult(BaseModel):
 
     started_at: datetime
     seconds: float
+    cpu_seconds: float = 0.0
+    """CPU time of this process (the embedded model runs in it): on a busy shared machine
+    the wall time says little, and CPU time divided by the cores gives the idle wall time."""
     backend: str
     """Which model answered: the embedded model's name or the configured endpoint."""
     customer_model: str
@@ -174,7 +177,7 @@ def judge_units(inputs: HarnessInputs) -> int:
 def run_harness(inputs: HarnessInputs) -> HarnessResult:
     """Run the sections asked for, measure, and apply the thresholds."""
     k = inputs.k or inputs.thresholds.run.k
-    started, began = datetime.now(UTC), time.monotonic()
+    started, began, cpu = datetime.now(UTC), time.monotonic(), time.process_time()
     result = HarnessResult(started_at=started, seconds=0.0, backend=inputs.backend,
                            customer_model=inputs.customer_model, eval_model=inputs.eval_model,
                            sections=list(inputs.sections), k=k,
@@ -182,9 +185,10 @@ def run_harness(inputs: HarnessInputs) -> HarnessResult:
     jobs = _persona_jobs(inputs, k) if "personas" in inputs.sections else []
     units = len(jobs) + (judge_units(inputs) if "judge" in inputs.sections else 0)
     # In a CI log (no terminal) a line every 30 s is a progress report, not noise.
-    interval = 0.5 if sys.stderr.isatty() else 30.0
-    with tqdm(total=units, desc="roleplay eval", unit="run", file=sys.stderr,
-              disable=not inputs.progress, dynamic_ncols=True, mininterval=interval) as bar:
+    tty = sys.stderr.isatty()
+    with tqdm(total=units, desc="roleplay eval", unit="run",
+              file=sys.stderr if tty else _LogLines(sys.stderr), disable=not inputs.progress,
+              dynamic_ncols=tty, mininterval=0.5 if tty else 30.0) as bar:
         if "personas" in inputs.sections:
             result.runs = _run_personas(inputs, jobs, bar)
         if "judge" in inputs.sections:
@@ -193,7 +197,23 @@ def run_harness(inputs: HarnessInputs) -> HarnessResult:
                                                 language=i.language, split=i.split)
                                  for i in inputs.dev_items}
     result.seconds = time.monotonic() - began
+    result.cpu_seconds = time.process_time() - cpu
     return score(result, inputs.thresholds, inputs.dev_items)
+
+
+class _LogLines:
+    """A file for tqdm that turns its carriage-return redraws into whole log lines."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        for line in text.replace("\r", "\n").split("\n"):
+            if line.strip():
+                self.stream.write(line.rstrip() + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 def score(result: HarnessResult, thresholds: Thresholds,
