@@ -1,0 +1,123 @@
+"""`roleplay chat` and `roleplay sessions` on a scripted model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _engine_fakes import ScriptedModel
+
+from roleplay import cli
+from roleplay.config import PROJECT_ROOT, Settings, get_settings
+from roleplay.conversation import ConversationEngine
+from roleplay.errors import BackendError
+from roleplay.store import SqliteStore
+from roleplay.terminal import run_chat
+
+GOOD = "I'm so sorry, I'm escalating this to the engineers right now and I'll call you at 11:30."
+BAD = "Calm down, I'll transfer you to IT."
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    monkeypatch.setenv("ROLEPLAY_DB", str(tmp_path / "cli.sqlite3"))
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def engine(settings: Settings, replies: list[str | Exception]) -> ConversationEngine:
+    return ConversationEngine(ScriptedModel(replies), SqliteStore(settings.db_path),
+                              PROJECT_ROOT / "prompts")
+
+
+def script(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "script.txt"
+    path.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    return path
+
+
+def test_script_json_prints_every_turn_with_rung_and_reason(
+        settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    eng = engine(settings, ["Fine, eleven thirty.", "A transfer? Are you kidding me?"])
+    code = run_chat(eng, settings, "crm-outage", script(tmp_path, GOOD, BAD), True, None, None)
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"session_id", "persona", "turns"} and doc["persona"] == "crm-outage"
+    assert [t["role"] for t in doc["turns"]] == ["customer", "trainee", "customer", "trainee",
+                                                 "customer"]
+    assert [t["rung"] for t in doc["turns"]] == ["escalated-angry", "passive-angry",
+                                                 "passive-angry", "escalated-angry",
+                                                 "escalated-angry"]
+    assert doc["turns"][1]["reason"].startswith("down:")
+    assert doc["turns"][3]["reason"].startswith("up:")
+    assert all(set(t) == {"role", "content", "rung", "reason"} for t in doc["turns"])
+    assert SqliteStore(settings.db_path).info(doc["session_id"]).ended_at is not None
+
+
+def test_a_failed_script_line_stays_saved_and_resume_continues(
+        settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    down = BackendError("cannot reach the server")
+    eng = engine(settings, ["Fine.", down, down])
+    with pytest.raises(BackendError, match="--resume"):
+        run_chat(eng, settings, "crm-outage", script(tmp_path, GOOD, BAD), True, None, None)
+    doc = json.loads(capsys.readouterr().out)  # the call so far is still printed
+    assert doc["turns"][-1]["role"] == "trainee" and doc["turns"][-1]["content"] == BAD
+    eng2 = engine(settings, ["Transfer me and I hang up!", "Good."])
+    code = run_chat(eng2, settings, "crm-outage", script(tmp_path, GOOD), True,
+                    doc["session_id"], None)
+    assert code == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed["session_id"] == doc["session_id"]
+    assert [t["content"] for t in resumed["turns"]][-4:] == [
+        BAD, "Transfer me and I hang up!", GOOD, "Good."]
+
+
+def test_interactive_shows_rung_and_reason_and_offers_retry(
+        settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    eng = engine(settings, [BackendError("the server timed out"), "Okay, eleven thirty."])
+    answers = iter([GOOD, "y", "/end"])
+    run_chat(eng, settings, "crm-outage", None, False, None, "ann",
+             read=lambda prompt: next(answers))
+    out = capsys.readouterr().out
+    assert "[escalated-angry]" in out  # the opening line's rung
+    assert "[passive-angry: down:" in out
+    assert "error: the server timed out" in out
+    assert "Dana: Okay, eleven thirty." in out
+
+
+def test_unknown_persona_lists_the_known_ids_without_a_traceback(
+        settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["chat", "crm-outag", "--script", str(script(tmp_path, GOOD))])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "did you mean 'crm-outage'" in err and "sahkolasku-arvio" in err
+    assert "Traceback" not in err
+
+
+def test_missing_script_file_is_a_message(settings: Settings, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["chat", "crm-outage", "--script", str(tmp_path / "none.txt")])
+    assert code == 1 and "no such script file" in capsys.readouterr().err
+
+
+def test_sessions_list_and_show(settings: Settings, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    eng = engine(settings, ["Fine."])
+    run_chat(eng, settings, "crm-outage", script(tmp_path, GOOD), True, None, "ann")
+    sid = json.loads(capsys.readouterr().out)["session_id"]
+    assert cli.main(["sessions", "list", "--json", "--user", "ann"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["session_id"] for r in rows] == [sid] and rows[0]["turns"] == 3
+    assert cli.main(["sessions", "list", "--json", "--user", "bob"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert cli.main(["sessions", "show", sid, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["turns"][1]["rung_before"] == "escalated-angry"
+    assert shown["turns"][2]["model"] == "scripted"
+    assert cli.main(["sessions", "show", sid]) == 0
+    assert "escalated-angry -> passive-angry: down:" in capsys.readouterr().out
+    assert cli.main(["sessions", "show", "nope"]) == 1
+    assert "no session 'nope'" in capsys.readouterr().err

@@ -1,0 +1,82 @@
+"""The customer prompt: golden rendering, a stable prefix across turns, the direction last."""
+
+from __future__ import annotations
+
+import os
+
+from roleplay.config import PROJECT_ROOT
+from roleplay.customer_prompt import PromptBuilder
+from roleplay.mood import Rung
+from roleplay.personas import find_persona
+from roleplay.transcript import Transcript, Turn
+
+GOLDEN = PROJECT_ROOT / "tests" / "golden" / "customer_crm-outage.txt"
+
+
+def builder(persona_id: str = "crm-outage") -> PromptBuilder:
+    return PromptBuilder(find_persona(persona_id, PROJECT_ROOT / "personas"),
+                         PROJECT_ROOT / "prompts")
+
+
+def call(b: PromptBuilder) -> Transcript:
+    return Transcript(turns=[
+        Turn(role="customer", content=b.persona.opening, rung_after=Rung.ESCALATED_ANGRY),
+        Turn(role="trainee", content="I'm sorry. I'm escalating this right now.",
+             rung_before=Rung.ESCALATED_ANGRY, rung_after=Rung.PASSIVE_ANGRY),
+        Turn(role="customer", content="Sure. I've heard that before.",
+             rung_after=Rung.PASSIVE_ANGRY),
+        Turn(role="trainee", content="Calm down, it's probably your network.",
+             rung_before=Rung.PASSIVE_ANGRY, rung_after=Rung.ESCALATED_ANGRY),
+    ])
+
+
+def test_rendered_prompt_matches_the_golden_file() -> None:
+    """To accept a deliberate change: ROLEPLAY_UPDATE_GOLDEN=1 pytest this file, review the diff."""
+    text = builder().build(call(builder()), Rung.ESCALATED_ANGRY, 4096, 80).text
+    if os.environ.get("ROLEPLAY_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text + "\n", encoding="utf-8")
+    assert text + "\n" == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_each_prompt_starts_with_the_previous_prompt_up_to_its_direction() -> None:
+    b = builder()
+    transcript = call(b)
+    first = b.build(Transcript(turns=transcript.turns[:2]), Rung.PASSIVE_ANGRY, 4096, 80)
+    second = b.build(transcript, Rung.ESCALATED_ANGRY, 4096, 80)
+    assert second.text.startswith(first.cached_part)
+    assert first.text.startswith(first.cached_part)
+    # Only the direction and the label follow the call lines.
+    tail = first.text[len(first.cached_part):].splitlines()
+    assert tail == [("(Dana is now annoyed: Sarcastic and clipped, polite on the surface; doubts "
+                    "anything will actually happen. Dana does not swear. One or two sentences, "
+                    "in English.)"), "Dana:"]
+
+
+def test_the_prompt_names_no_rung_ids_and_swearing_only_on_cursing() -> None:
+    b = builder()
+    for rung in Rung:
+        text = b.build(call(b), rung, 4096, 80).text
+        assert "passive-angry" not in text and "escalated-angry" not in text
+        direction = text.splitlines()[-2]
+        assert ("Dana swears." in direction) == (rung == Rung.CURSING)
+
+
+def test_a_finnish_persona_is_told_to_answer_in_finnish() -> None:
+    b = builder("sahkolasku-arvio")
+    text = b.build(Transcript(turns=[Turn(role="customer", content=b.persona.opening)]),
+                   Rung.CURSING, 4096, 80).text
+    assert "Jukka speaks Finnish only." in text
+    assert text.splitlines()[-2].endswith("in Finnish.)")
+    assert text.endswith("\nJukka:")
+
+
+def test_the_oldest_lines_are_trimmed_to_fit_and_the_persona_stays() -> None:
+    b = builder()
+    long_call = Transcript(turns=[Turn(role="customer", content=b.persona.opening)] + [
+        Turn(role="trainee" if i % 2 == 0 else "customer", content=f"line {i} " + "word " * 60)
+        for i in range(60)])
+    prompt = b.build(long_call, Rung.CALM, 2048, 80)
+    assert prompt.dropped_lines > 0
+    assert prompt.text.startswith("Recorded support call to Pipeline CRM.")
+    assert "line 59 " in prompt.text
+    assert "Dana: Your system has been down" not in prompt.text
