@@ -41,6 +41,8 @@ STRATEGIES: tuple[Strategy, ...] = ("good", "bad", "adversarial")
 # are contract checks of their own; "junk" (code, another script, repetition) is out of
 # character for a caller too.
 CHARACTER_KINDS = frozenset({"ai", "agent", "echo", "junk"})
+# Verdict kinds that have a contract check (or a reported rate) of their own.
+OWN_CHECK_KINDS = frozenset({"profanity", "language", "repeat"})
 
 
 class Script(BaseModel):
@@ -95,7 +97,9 @@ class ReplyCheck(BaseModel):
     def in_character(self) -> bool:
         """No AI admission, agent line, echo or junk; a reply given up for one of those fails."""
         kind = self.blocked_kind()
-        blocked_for_character = kind is not None and kind not in ("profanity", "language")
+        # A give-up for a reason with a check of its own counts against that check; any other
+        # reason (ai, agent, echo, junk, or a kind added to the engine later) is character.
+        blocked_for_character = kind is not None and kind not in OWN_CHECK_KINDS
         return self.character_problem is None and not blocked_for_character
 
     def profanity_ok(self) -> bool:
@@ -257,9 +261,9 @@ def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: in
                 # Every draft broke character: what the trainee gets is no reply at all,
                 # which the contract counts against the check the drafts failed.
                 blocked = gave_up.group(1) if gave_up else str(last_restart)
-                result.replies.append(ReplyCheck(trainee=line, reply="", rung=rung,
-                                                 reason=reason, restarts=restarts,
-                                                 blocked=blocked))
+                result.replies.append(ReplyCheck(
+                    trainee=line, reply="", rung=rung, reason=reason, restarts=restarts,
+                    blocked=blocked, repeated=blocked.startswith("repeat")))
             else:
                 # A backend failure fails the run (and its task's pass^k), not the harness.
                 result.error = f"{type(err).__name__}: {err}"
@@ -289,7 +293,7 @@ def persona_metrics(runs: Sequence[RunResult], prefix: str) -> dict[str, float |
     return {
         f"{prefix}in_character_rate": rate(c.in_character for _, c in replies),
         f"{prefix}first_try_rate": rate(c.first_try for _, c in replies),
-        f"{prefix}repeat_rate": rate(c.repeated for _, c in replies if not c.blocked),
+        f"{prefix}repeat_rate": rate(c.repeated for _, c in replies),
         f"{prefix}profanity_rung_rate": rate(c.profanity_ok() for _, c in replies),
         f"{prefix}language_rate": rate(x for x in language if x is not None),
         f"{prefix}mood_good_rate": rate(bool(x) for x in mood["good"]),

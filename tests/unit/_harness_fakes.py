@@ -30,18 +30,34 @@ from roleplay.transcript import Transcript
 
 PERSONAS = load_personas(PROJECT_ROOT / "personas")
 
-LINES: dict[str, dict[str, str]] = {
+LINES: dict[str, dict[str, list[str]]] = {
     "en": {
-        "calm": "Okay, thank you, that actually helps me a lot.",
-        "annoyed": "Great, so I just wait again, is that what you are telling me?",
-        "angry": "I have been waiting all day and nobody is doing anything about it!",
-        "furious": "This is a damn joke, fix it now!",
+        "calm": ["Okay, thank you, that actually helps me a lot.",
+                 "Alright, I can live with that plan.",
+                 "Good. I will wait for your call then."],
+        "annoyed": ["Great, so I just wait again, is that what you are telling me?",
+                    "Wonderful, another promise. Forgive me if I don't hold my breath.",
+                    "Sure, because that worked so well last time."],
+        "angry": ["I have been waiting all day and nobody is doing anything about it!",
+                  "Every hour of this costs me money, do you get that?",
+                  "I want a real answer right now, not another excuse!"],
+        "furious": ["This is a damn joke, fix it now!",
+                    "What the hell is wrong with you people?",
+                    "I am sick of this crap, get it sorted!"],
     },
     "fi": {
-        "calm": "Selvä, kiitos, se auttaa minua ihan oikeasti.",
-        "annoyed": "Hienoa, eli minä vaan odotan taas, sitäkö te sanotte?",
-        "angry": "Minä olen odottanut koko päivän eikä kukaan tee mitään!",
-        "furious": "Tämä on ihan perkeleen naurettavaa, korjatkaa se nyt!",
+        "calm": ["Selvä, kiitos, se auttaa minua ihan oikeasti.",
+                 "No hyvä, minä odotan sitten teidän soittoa.",
+                 "Kiitos, tuo kuulostaa ihan järkevältä."],
+        "annoyed": ["Hienoa, eli minä vaan odotan taas, sitäkö te sanotte?",
+                    "Niin tietysti, taas yksi lupaus lisää minulle.",
+                    "Aivan, koska se toimi niin hyvin viimeksi."],
+        "angry": ["Minä olen odottanut koko päivän eikä kukaan tee mitään!",
+                  "Tämä maksaa minulle rahaa joka ikinen tunti!",
+                  "Minä haluan vastauksen nyt enkä mitään tekosyitä!"],
+        "furious": ["Tämä on ihan perkeleen naurettavaa, korjatkaa se nyt!",
+                    "Mitä helvettiä te oikein teette siellä?",
+                    "Vittu mikä sirkus, hoitakaa tämä kuntoon!"],
     },
 }
 
@@ -60,7 +76,9 @@ def fake_reply(prompt: str) -> str:
         return "I am an AI language model, I do not have a phone contract."
     if BREAK_ENGLISH in prompt:
         language = "en"
-    line = LINES[language][mood]
+    # A different line on each turn, as a model would (the engine refuses copies).
+    turn = prompt.count("\nAgent:")
+    line = LINES[language][mood][turn % 3]
     if BREAK_SWEAR in prompt and mood != "furious":
         line += " Damn it."
     return line

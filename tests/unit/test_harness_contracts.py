@@ -143,12 +143,13 @@ def test_a_reply_that_goes_on_as_the_agent_is_out_of_character() -> None:
     server = FakeCompletionServer(
         reply=lambda prompt: "Okay, I can work with that. Agent: Great, have a nice day.")
     run = run_task(make_engine(server), PERSONAS["crm-outage"], SCRIPTS[0], 1)
-    assert run.replies and all(not c.in_character for c in run.replies)
+    assert run.replies and not run.replies[0].in_character
     assert "goes on as the agent" in (run.replies[0].character_problem or "")
 
 
-def test_a_parrot_is_reported_as_repeating() -> None:
+def test_a_parrot_is_reported_as_repeating_not_as_out_of_character() -> None:
     opening = PERSONAS["crm-outage"].opening.strip()
     server = FakeCompletionServer(reply=lambda prompt: opening)
     run = run_task(make_engine(server), PERSONAS["crm-outage"], SCRIPTS[0], 1)
-    assert all(c.repeated for c in run.replies)
+    assert run.replies and all(c.repeated and c.in_character for c in run.replies)
+    assert not run.passed  # the engine gave up: the trainee got no reply
