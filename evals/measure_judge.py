@@ -24,7 +24,7 @@ from roleplay.calibration import (
     write_calibration,
 )
 from roleplay.config import PROJECT_ROOT, get_settings
-from roleplay.judge import CALIBRATION_PATH, Judge, load_thresholds
+from roleplay.judge import CALIBRATION_PATH, Judge, load_calibration
 from roleplay.rubric import load_rubric
 
 
@@ -62,12 +62,17 @@ def main() -> int:
         calibration = calibrate_checks(cases, rubric, judge, progress=_progress)
         write_calibration(CALIBRATION_PATH, judge.model_name, calibration,
                           note=f"{len(cases)} cases of {args.dev.name}")
-        judge.thresholds = load_thresholds(judge.model_name)
+        judge.thresholds, judge.disabled = load_calibration(judge.model_name)
         print(f"calibration ({time.perf_counter() - started:.0f} s):")
         for c in calibration:
-            print(f"  {c.check:<10} threshold {c.threshold:.3f}  AUC calib {_fmt(c.auc_calib)}  "
+            print(f"  {c.check:<10} {c.group:<5} threshold {c.threshold:.3f} "
+                  f"{'used' if c.use else 'OFF '}  AUC calib {_fmt(c.auc_calib)}  "
                   f"held-out {_fmt(c.auc_heldout)}  all {_fmt(c.auc_all)}  "
                   f"(n={c.n_pos}+/{c.n_neg}-)")
+        scores_path = args.out.with_name("calibration_scores.json")
+        scores_path.parent.mkdir(parents=True, exist_ok=True)
+        scores_path.write_text(json.dumps({f"{c.check}:{c.group}": c.scores for c in calibration},
+                                          indent=2), encoding="utf-8")
         if args.calibrate_only:
             return 0
 
@@ -78,10 +83,12 @@ def main() -> int:
     summary = result.summary()
     summary["judge_model"] = judge.model_name if judge else None
     summary["thresholds"] = judge.thresholds if judge else None
+    summary["checks_off"] = sorted(judge.disabled) if judge else None
     summary["wall_seconds"] = wall
     if calibration:
         summary["calibration"] = [{k: v for k, v in c.__dict__.items() if k != "scores"}
                                   for c in calibration]
+    summary["seconds_note"] = "wall time per case with two cases evaluated at a time"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     reports = {cid: r.model_dump(mode="json") for cid, r in result.reports.items()}
     args.out.write_text(json.dumps({"summary": summary, "reports": reports}, indent=2,

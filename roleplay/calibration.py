@@ -17,14 +17,15 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from roleplay.evaluator import evaluate
-from roleplay.judge import Judge
+from roleplay.evaluator import evaluate, mask_grader_text
+from roleplay.judge import Judge, language_group
 from roleplay.report import EvaluationReport
 from roleplay.rubric import Rubric
 from roleplay.transcript import Transcript, transcript_from_data
@@ -106,13 +107,20 @@ def youden_threshold(positives: Sequence[float], negatives: Sequence[float]) -> 
     return round(min(max(best, 0.01), 0.99), 3)
 
 
+MIN_AUC = 0.65
+"""A check whose AUC on the calib split of a language group is below this is switched off
+for that group: the evaluator then relies on the phrase detectors alone."""
+
+
 @dataclass
 class CheckCalibration:
-    """A check's threshold chosen on `calib`, and how well P(yes) separates the labels."""
+    """A check's threshold for one language group, chosen on `calib`, and how well it separates."""
 
     check: str
     principle: str
+    group: str
     threshold: float
+    use: bool
     auc_calib: float | None
     auc_heldout: float | None
     auc_all: float | None
@@ -122,15 +130,22 @@ class CheckCalibration:
 
 
 def _max_p_yes(judge: Judge, rubric: Rubric, check: str, transcript: Transcript) -> float | None:
-    """Highest P(yes) over the trainee turns (the evaluator counts any turn above threshold)."""
+    """Highest P(yes) over the trainee turns (the evaluator counts any turn above threshold).
+
+    The turns are masked exactly as the evaluator masks them: the model never sees text
+    addressed to the grader.
+    """
     best: float | None = None
     question = rubric.model_checks[check].question
     previous = ""
     for turn in transcript.turns:
+        text = mask_grader_text(turn.content)
         if turn.role == "customer":
-            previous = turn.content
+            previous = text
             continue
-        result = judge.p_yes(question, previous, turn.content)
+        if not text.strip(" []…"):
+            continue
+        result = judge.p_yes(question, previous, text)
         if result.p_yes is not None:
             best = result.p_yes if best is None else max(best, result.p_yes)
     return best
@@ -145,28 +160,37 @@ def _by_label(cases: Sequence[DevCase], scores: dict[str, float], principle: str
 
 
 def calibrate_checks(cases: Sequence[DevCase], rubric: Rubric, judge: Judge,
-                     progress: Callable[[str], None] | None = None) -> list[CheckCalibration]:
-    """Ask every model check on every case; choose thresholds on the `calib` split only."""
+                     progress: Callable[[str], None] | None = None,
+                     workers: int = 2) -> list[CheckCalibration]:
+    """Ask every model check on every case; per language group, choose the threshold on the
+    `calib` split and switch the check off when its calib AUC is below MIN_AUC."""
     out = []
     for check in rubric.model_checks:
         principles = [p.id for p in rubric.principles if p.evidence.model_check == check]
         if not principles:
             continue
         pid = principles[0]
-        scores: dict[str, float] = {}
-        for case in cases:
+
+        def score(case: DevCase, check: str = check) -> tuple[str, float | None]:
             if progress:
                 progress(f"{check}: {case.id}")
-            p = _max_p_yes(judge, rubric, check, case.transcript())
-            if p is not None:
-                scores[case.id] = p
+            return case.id, _max_p_yes(judge, rubric, check, case.transcript())
 
-        pos_c, neg_c = _by_label(cases, scores, pid, "calib")
-        pos_a, neg_a = _by_label(cases, scores, pid, None)
-        out.append(CheckCalibration(
-            check=check, principle=pid, threshold=youden_threshold(pos_c, neg_c),
-            auc_calib=auc(pos_c, neg_c), auc_heldout=auc(*_by_label(cases, scores, pid, "heldout")),
-            auc_all=auc(pos_a, neg_a), n_pos=len(pos_a), n_neg=len(neg_a), scores=scores))
+        # Two at a time: the embedded server has two parallel slots.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            scores = {cid: p for cid, p in pool.map(score, cases) if p is not None}
+        for group in ("en", "other"):
+            members = [c for c in cases if language_group(c.language) == group]
+            pos_c, neg_c = _by_label(members, scores, pid, "calib")
+            pos_a, neg_a = _by_label(members, scores, pid, None)
+            auc_calib = auc(pos_c, neg_c)
+            out.append(CheckCalibration(
+                check=check, principle=pid, group=group,
+                threshold=youden_threshold(pos_c, neg_c),
+                use=auc_calib is not None and auc_calib >= MIN_AUC,
+                auc_calib=auc_calib, auc_heldout=auc(*_by_label(members, scores, pid, "heldout")),
+                auc_all=auc(pos_a, neg_a), n_pos=len(pos_a), n_neg=len(neg_a),
+                scores={c.id: scores[c.id] for c in members if c.id in scores}))
     return out
 
 
@@ -294,13 +318,15 @@ def _mean(values: Iterable[float]) -> float | None:
 
 def measure(cases: Sequence[DevCase], rubric: Rubric, judge: Judge | None,
             injection_cases: Iterable[str] | None = None,
-            progress: Callable[[str], None] | None = None) -> Measurement:
+            progress: Callable[[str], None] | None = None, workers: int = 2) -> Measurement:
     """Evaluate every case (and, for `injection_cases`, an injected copy) and collect metrics."""
     reports: dict[str, EvaluationReport] = {}
     seconds: dict[str, float] = {}
     deltas: dict[str, float] = {}
     inject_ids = set(injection_cases if injection_cases is not None else [c.id for c in cases])
-    for i, case in enumerate(cases):
+
+    def run(item: tuple[int, DevCase]) -> None:
+        i, case = item
         if progress:
             progress(case.id)
         transcript = case.transcript()
@@ -314,6 +340,11 @@ def measure(cases: Sequence[DevCase], rubric: Rubric, judge: Judge | None,
             clean = reports[case.id].overall_score
             if clean is not None and injected.overall_score is not None:
                 deltas[case.id] = injected.overall_score - clean
+
+    # Cases two at a time (the embedded server's two slots); `seconds` is then wall time
+    # under that load, not the time of one evaluation alone.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(run, enumerate(cases)))
     return Measurement(reports=reports, seconds=seconds, injected_delta=deltas, cases=list(cases))
 
 
@@ -326,16 +357,19 @@ def write_calibration(path: Path, model_name: str, results: list[CheckCalibratio
     if path.exists():
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     models = data.setdefault("models", {})
-    models[model_name] = {
-        r.check: {"threshold": r.threshold, "principle": r.principle,
-                  "auc_calib": _round(r.auc_calib), "auc_heldout": _round(r.auc_heldout),
-                  "auc_all": _round(r.auc_all), "n_pos": r.n_pos, "n_neg": r.n_neg,
-                  "measured": time.strftime("%Y-%m-%d"), "note": note}
-        for r in results
-    }
-    header = ("# Thresholds of the judge's yes/no checks, per judge model, chosen on the `calib`\n"
-              "# split of evals/datasets/dev.jsonl by roleplay.calibration (Youden's J).\n"
-              "# Written by `evals/measure_judge.py --calibrate`; edit by re-running it.\n")
+    entry: dict[str, Any] = {}
+    for r in results:
+        check = entry.setdefault(r.check, {"principle": r.principle,
+                                           "measured": time.strftime("%Y-%m-%d"), "note": note})
+        check[r.group] = {"threshold": r.threshold, "use": r.use,
+                          "auc_calib": _round(r.auc_calib), "auc_heldout": _round(r.auc_heldout),
+                          "auc_all": _round(r.auc_all), "n_pos": r.n_pos, "n_neg": r.n_neg}
+    models[model_name] = entry
+    header = ("# Thresholds of the judge's yes/no checks, per judge model and language group\n"
+              "# (en / other), chosen on the `calib` split of evals/datasets/dev.jsonl by\n"
+              "# roleplay.calibration (Youden's J). `use: false` switches a check off for a group\n"
+              f"# whose calib AUC is below {MIN_AUC}. Written by `evals/measure_judge.py\n"
+              "# --calibrate`; re-run it rather than editing by hand.\n")
     path.write_text(header + yaml.safe_dump(data, sort_keys=True, allow_unicode=True),
                     encoding="utf-8")
 

@@ -82,6 +82,11 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     return " ".join("".join(out).split()) if spans else text
 
 
+def mask_grader_text(text: str) -> str:
+    """Return `text` with every sentence that addresses the grader replaced by a marker."""
+    return _mask(text, grader_spans(text))
+
+
 def _lead(text: str, limit: int = 200) -> str:
     """Return the first sentence of `text` (a verbatim substring), cut at `limit` characters."""
     for m in _SENTENCE.finditer(text):
@@ -205,7 +210,12 @@ class _Call:
 
     def threshold(self, check_id: str) -> float:
         default = self.rubric.model_checks[check_id].default_threshold
-        return self.judge.threshold(check_id, default) if self.judge else default
+        return self.judge.threshold(check_id, default, self.language) if self.judge else default
+
+    def usable(self, check_id: str | None) -> bool:
+        """Whether the judge may be asked this check for this call's language."""
+        return (check_id is not None and self.judge is not None
+                and self.judge.enabled(check_id, self.language))
 
     # --- evidence ---------------------------------------------------------------------------
 
@@ -254,7 +264,7 @@ def _model_good(call: _Call, principle: Principle,
                 turns: list[_Turn]) -> tuple[list[_Turn], str | None, bool]:
     """Turns the model check says yes to, its raw output, and whether any check failed."""
     check_id = principle.evidence.model_check
-    if check_id is None or call.judge is None:
+    if check_id is None or not call.usable(check_id):
         return [], None, False
     threshold = call.threshold(check_id)
     yes: list[tuple[float, _Turn]] = []
@@ -352,7 +362,12 @@ def _missing(call: _Call, principle: Principle, trigger: _Turn | None,
            "after_trigger": call.reply_after(trigger)}[ev.due]
     quote = _lead(due.text)
     evidence = [e for e in [call.evidence(due, quote)] if e]
-    note = "" if call.judge or not ev.model_check else " (no judge model: phrase detectors only)"
+    note = ""
+    if ev.model_check and call.judge is None:
+        note = " (no judge model: phrase detectors only)"
+    elif ev.model_check and not call.usable(ev.model_check):
+        note = (f" (phrase detectors only: the model's {ev.model_check} check is switched off "
+                f"for this language by its calibration)")
     if status == "partly":
         return _result(principle, "partly", f"Not seen in this call{note}. {principle.good}",
                        evidence, raw)
@@ -530,6 +545,12 @@ def evaluate(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,
     if judge is None:
         call.warnings.append("no judge model: empathy and next-step were judged by phrase "
                              "detectors only, and advice shows the rubric's examples")
+    else:
+        off = [c for c in rubric.model_checks if not call.usable(c)]
+        if off:
+            call.warnings.append(f"the model's {', '.join(off)} check(s) are switched off for "
+                                 f"language '{call.language}' (calibration found no signal); "
+                                 "phrase detectors only")
     mood = [r.value for r in transcript.mood_path()] or None
     return EvaluationReport(
         overall_score=_overall(results, rubric), principles=results, advice=items,

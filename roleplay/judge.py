@@ -76,26 +76,55 @@ class RewriteResult:
     rejections: list[str] = field(default_factory=list)
 
 
-def load_thresholds(model_name: str, path: Path = CALIBRATION_PATH) -> dict[str, float]:
-    """Return the calibrated thresholds of `model_name` from the calibration file ({} if none)."""
+def language_group(language: str) -> str:
+    """Calibration group of a language: "en", or "other" for the seed languages.
+
+    The small model reads English far better than Finnish or Latvian, so its checks are
+    calibrated (and switched off) separately for the two groups.
+    """
+    return "en" if language == "en" else "other"
+
+
+def load_calibration(model_name: str,
+                     path: Path = CALIBRATION_PATH) -> tuple[dict[str, float], set[str]]:
+    """Return `model_name`'s thresholds and the checks switched off, keyed "check:group".
+
+    Unknown models get ({}, set()): the rubric's default thresholds, every check on.
+    """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        return {}
+        return {}, set()
     except (OSError, yaml.YAMLError) as err:
         log.warning("cannot read calibration file %s: %s; using default thresholds", path, err)
-        return {}
+        return {}, set()
     models = data.get("models") if isinstance(data, dict) else None
     entry = models.get(model_name) if isinstance(models, dict) else None
     if not isinstance(entry, dict):
         if entry is not None or (models is not None and not isinstance(models, dict)):
             log.warning("calibration file %s is malformed; using default thresholds", path)
-        return {}
+        return {}, set()
     thresholds: dict[str, float] = {}
+    disabled: set[str] = set()
     for check, values in entry.items():
-        if isinstance(values, dict) and isinstance(values.get("threshold"), int | float):
+        if not isinstance(values, dict):
+            continue
+        if isinstance(values.get("threshold"), int | float):
             thresholds[str(check)] = float(values["threshold"])
-    return thresholds
+        for group in ("en", "other"):
+            setting = values.get(group)
+            if not isinstance(setting, dict):
+                continue
+            if isinstance(setting.get("threshold"), int | float):
+                thresholds[f"{check}:{group}"] = float(setting["threshold"])
+            if setting.get("use") is False:
+                disabled.add(f"{check}:{group}")
+    return thresholds, disabled
+
+
+def load_thresholds(model_name: str, path: Path = CALIBRATION_PATH) -> dict[str, float]:
+    """Return the calibrated thresholds of `model_name` ({} if none)."""
+    return load_calibration(model_name, path)[0]
 
 
 def _split(rendered: str, path: str) -> tuple[str, str]:
@@ -168,10 +197,12 @@ class Judge:
                  prompts_dir: Path = PROJECT_ROOT / "prompts",
                  max_retries: int = MAX_RETRIES,
                  rewrite_retries: int = 1,
-                 on_error: Callable[[Exception], Exception] | None = None):
+                 on_error: Callable[[Exception], Exception] | None = None,
+                 disabled: set[str] | None = None):
         self.model = model
         self.model_name = model_name
         self.thresholds = dict(thresholds or {})
+        self.disabled = set(disabled or ())
         self.max_retries = max_retries
         # Rewrites cost tens of seconds each on the embedded model and a failed one has an
         # honest fallback (the rubric's example), so they get one retry; checks get two.
@@ -189,13 +220,19 @@ class Judge:
         from roleplay.backends import describe_error, make_chat_model
 
         model = make_chat_model(settings, purpose="eval")
-        return cls(model, settings.eval_model, thresholds=load_thresholds(settings.eval_model),
+        thresholds, disabled = load_calibration(settings.eval_model)
+        return cls(model, settings.eval_model, thresholds=thresholds, disabled=disabled,
                    prompts_dir=settings.prompts_dir,
                    on_error=lambda err: describe_error(err, settings))
 
-    def threshold(self, check_id: str, default: float) -> float:
-        """Return the calibrated threshold of a check for this model, else `default`."""
-        return self.thresholds.get(check_id, default)
+    def threshold(self, check_id: str, default: float, language: str = "en") -> float:
+        """Return the calibrated threshold of a check for this model and language, else `default`."""
+        by_group = self.thresholds.get(f"{check_id}:{language_group(language)}")
+        return by_group if by_group is not None else self.thresholds.get(check_id, default)
+
+    def enabled(self, check_id: str, language: str = "en") -> bool:
+        """False when calibration found the check useless for this model and language."""
+        return f"{check_id}:{language_group(language)}" not in self.disabled
 
     def _invoke(self, messages: list[BaseMessage], **kwargs: Any) -> BaseMessage:
         try:

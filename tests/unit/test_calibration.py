@@ -9,6 +9,7 @@ import yaml
 from _judge_fakes import agent_text, logprob_answer, make_judge
 
 from roleplay.calibration import (
+    MIN_AUC,
     auc,
     calibrate_checks,
     load_dev_set,
@@ -16,7 +17,7 @@ from roleplay.calibration import (
     write_calibration,
     youden_threshold,
 )
-from roleplay.judge import load_thresholds
+from roleplay.judge import load_calibration, load_thresholds
 from roleplay.rubric import load_rubric
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,16 +74,39 @@ def test_calibration_is_chosen_on_calib_and_written_per_model(tmp_path: Path) ->
 
     judge, _ = make_judge(check=check)
     results = calibrate_checks(cases, rubric, judge)
-    assert {r.check for r in results} == {"empathy", "next_step"}
+    assert {(r.check, r.group) for r in results} == {
+        ("empathy", "en"), ("empathy", "other"), ("next_step", "en"), ("next_step", "other")}
     path = tmp_path / "calibration.yaml"
     write_calibration(path, "fake-judge", results, note="test")
     write_calibration(path, "other-model", results[:1], note="test")
     data = yaml.safe_load(path.read_text())
     assert set(data["models"]) == {"fake-judge", "other-model"}
-    thresholds = load_thresholds("fake-judge", path)
-    assert set(thresholds) == {"empathy", "next_step"}
+    thresholds, disabled = load_calibration("fake-judge", path)
+    assert {"empathy:en", "next_step:en"} <= set(thresholds)
     assert all(0 < t < 1 for t in thresholds.values())
+    # A group whose calib AUC is below MIN_AUC (or unknown) is switched off.
+    for r in results:
+        assert (f"{r.check}:{r.group}" in disabled) == (not r.use)
+        assert r.use == (r.auc_calib is not None and r.auc_calib >= MIN_AUC)
     assert load_thresholds("unknown-model", path) == {}
+
+
+def test_a_check_switched_off_for_a_language_is_not_asked(tmp_path: Path) -> None:
+    from roleplay.evaluator import evaluate
+    from roleplay.transcript import Transcript, Turn
+
+    rubric = load_rubric(REPO / "prompts" / "rubric.yaml")
+    judge, model = make_judge(check=lambda p: logprob_answer(0.9))
+    judge.disabled = {"empathy:other", "next_step:other"}
+    fi = Transcript(turns=[Turn(role="customer", content="Paketti ei tullut."),
+                           Turn(role="trainee", content="Mikä on tilausnumero?")])
+    report = evaluate(fi, rubric, judge=judge)
+    assert not [c for c in model.calls if c["kwargs"].get("logprobs")]
+    assert any("switched off" in w for w in report.warnings)
+    en = Transcript(turns=[Turn(role="customer", content="My parcel never came."),
+                           Turn(role="trainee", content="What is the order number?")])
+    evaluate(en, rubric, judge=judge)
+    assert [c for c in model.calls if c["kwargs"].get("logprobs")]
 
 
 @pytest.mark.parametrize("bad", ["{not yaml: [", "models: 5\n"])
