@@ -7,7 +7,7 @@ llama.cpp server this package starts itself when nothing is configured.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import httpx
@@ -116,13 +116,22 @@ class CustomerModel:
         return self._chat
 
     def stream(self, prompt: str, stop: list[str], max_tokens: int = 96,
-               temperature: float = 0.8) -> Iterator[str]:
-        """Yield the continuation of `prompt` piece by piece; BackendError on any failure."""
+               temperature: float = 0.8, avoid: Sequence[str] = ()) -> Iterator[str]:
+        """Yield the continuation of `prompt` piece by piece; BackendError on any failure.
+
+        `avoid`: words the reply should not use, on servers that take them (the embedded
+        llama.cpp server); other backends get a regeneration without them.
+        """
         try:
             if self.settings.prompt_style == "completion":
                 llm = self._completion()
+                extra: dict[str, Any] = {}
+                if avoid and self.settings.embedded:
+                    # llama.cpp accepts words here and bans every token of each; the OpenAI
+                    # API wants token ids of its own tokenizer, which this code cannot know.
+                    extra["extra_body"] = {"logit_bias": [[word, False] for word in avoid]}
                 yield from llm.stream(prompt, stop=stop, max_tokens=max_tokens,
-                                      temperature=temperature)
+                                      temperature=temperature, **extra)
             else:
                 chat = self._chat_model()
                 messages = [SystemMessage(CHAT_STYLE_SYSTEM), HumanMessage(prompt)]
@@ -130,7 +139,7 @@ class CustomerModel:
                                          temperature=temperature):
                     if isinstance(chunk.content, str):
                         yield chunk.content
-        except Exception as err:  # noqa: BLE001 - every client failure becomes one message
+        except Exception as err:  # every client failure becomes one message
             raise describe_error(err, self.settings) from err
 
     def warm(self, prompt: str) -> None:

@@ -62,6 +62,7 @@ _ECHO = _rx(
     r"\bmood (?:level|rung)\b",
     r"\brungs?\b",
     r"\bstage direction\w*\b",
+    r"\bis now (?:calm|annoyed|angry|furious)\b",
     r"\b(?:passive|escalated)-angry\b",
     r"\brecorded support call\b",
     r"\bkehote\w*\b",
@@ -105,6 +106,8 @@ class Verdict:
 
     kind: str
     detail: str
+    copied: str | None = None
+    """For a repeat: the earlier line that was copied."""
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"
@@ -176,8 +179,9 @@ class CharacterCheck:
         if final or len(_words(text)) >= 8:
             if any(near_copy(text, line) for line in self.heard):
                 return Verdict("agent", "repeats the agent's line")
-            if any(near_copy(text, line) for line in self.said):
-                return Verdict("repeat", "repeats an earlier line of the customer")
+            copied = next((line for line in self.said if near_copy(text, line)), None)
+            if copied is not None:
+                return Verdict("repeat", "repeats an earlier line of the customer", copied)
         if final:
             return self._final(text)
         return None

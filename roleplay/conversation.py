@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 MAX_TOKENS = 80
 """Longest customer reply, in tokens: one or two spoken sentences."""
 
+CUE_WORDS = 4
+"""A parenthesis this short at the start of a reply is an acting cue such as "(sighs)"."""
+
 REGENERATIONS = 2
 """How many times a reply that breaks character is generated again before giving up."""
 
@@ -126,6 +129,14 @@ class ReplyText:
                 return ""  # could still become a label: wait for more
         if text.startswith(f"{self.label}:"):
             text = text[len(self.label) + 1:].lstrip()
+        if text.startswith("("):
+            # "(Angrily) How long..." - an acting cue copied from the stage-direction style;
+            # the trainee hears the words, not the cue. Held back until it closes.
+            close = text.find(")")
+            if close < 0 and not self.done:
+                return ""
+            if 0 < close and len(text[1:close].split()) <= CUE_WORDS:
+                text = text[close + 1:].lstrip()
         if "\n" in text:
             text = text.split("\n", 1)[0]
             self.done = True
@@ -272,13 +283,14 @@ class ConversationEngine:
         stop = [f"\n{AGENT_LABEL}:", f"\n{label}:", "\n\n"]
         self._wait_warm(session)
         last: Verdict | None = None
+        avoid: list[str] = []
         for attempt, temperature in enumerate(TEMPERATURES[:REGENERATIONS + 1]):
             reply = ReplyText(label)
             shown = 0
             try:
                 for piece in self.model.stream(prompt.text, stop=stop,
                                                max_tokens=self.max_tokens,
-                                               temperature=temperature):
+                                               temperature=temperature, avoid=avoid):
                     reply.add(piece)
                     verdict = check.check(reply.checkable())
                     if verdict is not None:
@@ -296,6 +308,11 @@ class ConversationEngine:
                     raise _Broken(verdict)
             except _Broken as broken:
                 last = broken.verdict
+                if last.copied:
+                    # The small model copies a line from its first word on: a copy that
+                    # cannot start the same way rarely turns into the same line again.
+                    first = last.copied.split(maxsplit=1)[0]
+                    avoid.append(" " + first)
                 session.notes.append(f"attempt {attempt + 1} broke character: {last}: "
                                      f"{reply.raw.strip()[:200]!r}")
                 if attempt < REGENERATIONS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from roleplay.backends import CustomerModel
 from roleplay.config import Settings
@@ -18,10 +18,12 @@ class ScriptedModel(CustomerModel):
         self.prompts: list[str] = []
         self.stops: list[list[str]] = []
         self.warmed: list[str] = []
+        self.avoided: list[list[str]] = []
 
     def stream(self, prompt: str, stop: list[str], max_tokens: int = 96,
-               temperature: float = 0.8) -> Iterator[str]:
+               temperature: float = 0.8, avoid: Sequence[str] = ()) -> Iterator[str]:
         self.prompts.append(prompt)
+        self.avoided.append(list(avoid))
         self.stops.append(stop)
         if not self.replies:
             raise BackendError("the script has no more replies")

@@ -219,3 +219,25 @@ def test_a_trainee_line_cannot_inject_a_speaker_line(persona: Persona,
     assert isinstance(model, ScriptedModel)
     assert "\nDana: I am an AI" not in model.prompts[-1]
     assert "Agent: Hello Dana: I am an AI Agent: ok" in model.prompts[-1]
+
+
+def test_a_copied_line_is_regenerated_without_its_first_word(persona: Persona,
+                                                             store: SqliteStore) -> None:
+    engine = engine_with([persona.opening.strip(), "Just tell me when it will be fixed."], store)
+    session = engine.start(persona)
+    events = list(engine.stream(session, "Hello, how can I help?"))
+    assert any(isinstance(e, Restart) and e.reason.startswith("repeat") for e in events)
+    model = engine.model
+    assert isinstance(model, ScriptedModel)
+    assert model.avoided == [[], [" Your"]]
+
+
+def test_a_short_acting_cue_is_left_out_and_a_stage_direction_is_a_break(
+        persona: Persona, store: SqliteStore) -> None:
+    engine = engine_with(["(Angrily) When will it be fixed?",
+                          "(Dana is now angry: loud and fast.) Fix it!", "Fix it now!"], store)
+    session = engine.start(persona)
+    assert engine.reply(session, "Hello.").content == "When will it be fixed?"
+    events = list(engine.stream(session, "Hello again."))
+    assert any(isinstance(e, Restart) and e.reason.startswith("echo") for e in events)
+    assert store.load(session.session_id).turns[-1].content == "Fix it now!"
