@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from roleplay.config import EMBEDDED_MODEL_NAME, Settings, get_settings
+from roleplay.config import Settings, get_settings
 from roleplay.embedded import embedded_base_url, stop_embedded_server
 
 
@@ -29,7 +29,5 @@ def embedded_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def embedded_settings(embedded_url: str) -> Settings:
-    """Settings that talk to the shared server like to any backend (completion style)."""
-    return get_settings().model_copy(update={
-        "base_url": embedded_url, "model": EMBEDDED_MODEL_NAME, "prompt_style": "completion",
-    })
+    """Settings of the embedded model; models built from them use the shared server."""
+    return get_settings()
