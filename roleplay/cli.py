@@ -209,7 +209,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 # --- bench -----------------------------------------------------------------------------
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    raise RoleplayError("`roleplay bench` is not built yet")
+    """Time the engine against the bare model server, cold and warm; print the table."""
+    from roleplay.bench import main as bench
+    from roleplay.config import get_settings
+    from roleplay.personas import find_persona
+
+    settings = get_settings()
+    persona = find_persona(args.persona or "crm-outage", settings.personas_dir)
+    if args.runs < 1:
+        raise RoleplayError("--runs must be at least 1")
+    print(bench(settings, persona, args.runs))
+    return 0
 
 
 # --- parser ----------------------------------------------------------------------------
