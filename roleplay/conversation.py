@@ -224,6 +224,11 @@ class ConversationEngine:
                 # report the backend's problem if it persists.
                 log.warning("warming the prompt of session %s failed: %s",
                             session.session_id, err)
+            finally:
+                # Sessions that never get a line (a closed browser tab) must not pile up.
+                with self._lock:
+                    if self._warming.get(session.session_id) is threading.current_thread():
+                        del self._warming[session.session_id]
 
         thread = threading.Thread(target=run, name=f"warm-{session.session_id}", daemon=True)
         with self._lock:
