@@ -204,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs of each scripted trainee")
     parser.add_argument("--adversarial-runs", type=int, default=1)
     parser.add_argument("--persona", action="append", help="only these persona ids")
+    parser.add_argument("--spread", action="store_true",
+                        help="play each script against one fitting persona, taking them in "
+                        "turn, instead of against every one (a shorter run)")
+    parser.add_argument("--only", action="append", metavar="SCRIPT_ID",
+                        help="only these scripts")
     parser.add_argument("--out", type=Path, default=EVALS / "character")
     args = parser.parse_args(argv)
     if not (args.adversarial or args.scripted):
@@ -224,10 +229,19 @@ def main(argv: list[str] | None = None) -> int:
                      for run in range(args.runs)]
         records: list[Record] = []
         started = time.perf_counter()
+        turn: dict[str, int] = {}
         for script, run in jobs:
-            for persona in sorted(personas.values(), key=lambda p: p.id):
-                if fits(script, persona) and (not args.persona or persona.id in args.persona):
-                    records += play(engine, persona, script, run)
+            if args.only and script["id"] not in args.only:
+                continue
+            chosen = [p for p in sorted(personas.values(), key=lambda p: p.id)
+                      if fits(script, p) and (not args.persona or p.id in args.persona)]
+            if args.spread and chosen:
+                # Rotate per language, so each persona of a language gets its share.
+                key = ",".join(sorted({p.language for p in chosen}))
+                chosen = [chosen[turn.get(key, 0) % len(chosen)]]
+                turn[key] = turn.get(key, 0) + 1
+            for persona in chosen:
+                records += play(engine, persona, script, run)
     except RoleplayError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

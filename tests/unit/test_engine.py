@@ -241,3 +241,13 @@ def test_a_short_acting_cue_is_left_out_and_a_stage_direction_is_a_break(
     events = list(engine.stream(session, "Hello again."))
     assert any(isinstance(e, Restart) and e.reason.startswith("echo") for e in events)
     assert store.load(session.session_id).turns[-1].content == "Fix it now!"
+
+
+def test_from_settings_uses_the_configured_store_path_and_model(tmp_path: Path) -> None:
+    from roleplay.config import Settings
+
+    settings = Settings(base_url="http://127.0.0.1:9/v1", model="m",
+                        db_path=tmp_path / "s.sqlite3")
+    engine = ConversationEngine.from_settings(settings)
+    assert isinstance(engine.store, SqliteStore) and engine.store.path == tmp_path / "s.sqlite3"
+    assert engine.model.name == "m" and engine.prompts_dir == settings.prompts_dir
