@@ -272,13 +272,19 @@ def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: in
     return result
 
 
-def tasks_for(persona: Persona, scripts: Sequence[Script],
-              max_probes: int | None = None) -> list[Script]:
-    """Return the scripts to run against `persona`: every good and bad one, and the probes."""
+def tasks_for(persona: Persona, scripts: Sequence[Script], max_probes: int | None = None,
+              offset: int = 0) -> list[Script]:
+    """Return the scripts to run against `persona`: every good and bad one, and the probes.
+
+    With `max_probes`, the probes are a window of that many starting at `offset` (wrapping
+    around), so that personas of one language given offsets 0, N, 2N... share the probe
+    list between them instead of all getting its first N.
+    """
     fitting = [s for s in scripts if s.fits(persona)]
     probes = [s for s in fitting if s.strategy == "adversarial"]
-    if max_probes is not None:
-        probes = probes[:max_probes]
+    if max_probes is not None and len(probes) > max_probes:
+        start = offset % len(probes)
+        probes = [probes[(start + i) % len(probes)] for i in range(max_probes)]
     return [s for s in fitting if s.strategy != "adversarial"] + probes
 
 

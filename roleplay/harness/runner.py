@@ -113,8 +113,12 @@ class HarnessInputs:
 
 def _persona_jobs(inputs: HarnessInputs, k: int) -> list[tuple[Persona, Script, int]]:
     jobs = []
+    cap = inputs.thresholds.run.max_probes
+    seen: dict[str, int] = {}
+    # Runs of one persona stay together: the server's prompt cache keeps its prefix.
     for persona in inputs.personas:
-        for script in tasks_for(persona, inputs.scripts, inputs.thresholds.run.max_probes):
+        nth = seen[persona.language] = seen.get(persona.language, -1) + 1
+        for script in tasks_for(persona, inputs.scripts, cap, offset=nth * (cap or 0)):
             jobs += [(persona, script, run) for run in range(1, k + 1)]
     return jobs
 

@@ -121,8 +121,23 @@ def test_tasks_for_picks_scripts_by_language_and_caps_probes() -> None:
     extra = Script(id="identity-en-2", strategy="adversarial", languages=["en"], lines=["AI?"])
     en = tasks_for(PERSONAS["crm-outage"], [*SCRIPTS, extra], max_probes=1)
     assert [s.id for s in en] == ["good-en", "bad-en", "identity-en"]
+    shifted = tasks_for(PERSONAS["crm-outage"], [*SCRIPTS, extra], max_probes=1, offset=1)
+    assert [s.id for s in shifted] == ["good-en", "bad-en", "identity-en-2"]
     only = Script(id="only-sofa", strategy="good", personas=["double-charged-sofa"], lines=["x"])
     assert only not in tasks_for(PERSONAS["crm-outage"], [only])
+
+
+def test_capped_probes_are_shared_out_over_the_personas_of_a_language() -> None:
+    probes = [Script(id=f"p{i}", strategy="adversarial", languages=["en"], lines=["?"])
+              for i in range(5)]
+    english = [p for p in PERSONAS.values() if p.language == "en"]
+    inputs = _inputs(english, max_probes=2)
+    inputs.scripts = probes
+    result = run_harness(inputs)
+    assert {r.script_id for r in result.runs} == {f"p{i}" for i in range(5)}
+    per_persona = {p.id: {r.script_id for r in result.runs if r.persona_id == p.id}
+                   for p in english}
+    assert all(len(ids) == 2 for ids in per_persona.values())
 
 
 @pytest.mark.parametrize("persona_id", sorted(PERSONAS))
