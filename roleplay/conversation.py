@@ -19,16 +19,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from roleplay.backends import CustomerModel
-from roleplay.character import Verdict
+from roleplay.character import CharacterCheck, Verdict
 from roleplay.config import Settings
 from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label
 from roleplay.errors import BackendError, RoleplayError, StoreError
-from roleplay.mood import MoodChange, appraise
+from roleplay.mood import MoodChange, Rung, appraise
 from roleplay.personas import Persona
 from roleplay.store import SqliteStore, TranscriptStore
 from roleplay.transcript import Transcript, Turn
@@ -40,6 +40,9 @@ MAX_TOKENS = 80
 
 CUE_WORDS = 4
 """A parenthesis this short at the start of a reply is an acting cue such as "(sighs)"."""
+
+SALVAGE_WORDS = 3
+"""Fewest words of a broken attempt worth keeping when every attempt broke."""
 
 REGENERATIONS = 2
 """How many times a reply that breaks character is generated again before giving up."""
@@ -285,50 +288,84 @@ class ConversationEngine:
                                  f"the {self.context_tokens}-token context")
         check = builder.checker(rung, session.transcript)
         label = speaker_label(session.persona)
-        stop = [f"\n{AGENT_LABEL}:", f"\n{label}:", "\n\n"]
         self._wait_warm(session)
         last: Verdict | None = None
         avoid: list[str] = []
+        broken_texts: list[str] = []
         for attempt, temperature in enumerate(TEMPERATURES[:REGENERATIONS + 1]):
             reply = ReplyText(label)
-            shown = 0
             try:
-                for piece in self.model.stream(prompt.text, stop=stop,
-                                               max_tokens=self.max_tokens,
-                                               temperature=temperature, avoid=avoid):
-                    reply.add(piece)
-                    verdict = check.check(reply.checkable())
-                    if verdict is not None:
-                        raise _Broken(verdict)
-                    visible = reply.text()
-                    if len(visible) > shown:
-                        yield Token(visible[shown:])
-                        shown = len(visible)
-                    if reply.done:
-                        break  # closing the stream stops the generation on the server
-                reply.done = True
-                content = reply.text()
-                verdict = check.check(content, final=True)
-                if verdict is not None:
-                    raise _Broken(verdict)
+                content = yield from self._attempt(prompt.text, label, check, reply,
+                                                   temperature, avoid)
             except _Broken as broken:
                 last = broken.verdict
+                broken_texts.append(reply.text())
                 if last.copied:
                     # The small model copies a line from its first word on: a copy that
                     # cannot start the same way rarely turns into the same line again.
-                    first = last.copied.split(maxsplit=1)[0]
-                    avoid.append(" " + first)
+                    avoid.append(" " + last.copied.split(maxsplit=1)[0])
                 session.notes.append(f"attempt {attempt + 1} broke character: {last}: "
                                      f"{reply.raw.strip()[:200]!r}")
                 if attempt < REGENERATIONS:
                     yield Restart(reason=str(last))
                 continue
-            if len(content) > shown:
-                yield Token(content[shown:])
-            turn = Turn(role="customer", content=content, rung_after=rung,
-                        model=self.model.name)
-            self.store.add_turn(session.session_id, turn)
-            session.transcript.turns.append(turn)
-            yield Reply(turn=turn)
+            yield self._save(session, content, rung)
             return
-        raise BackendError(f"the model could not stay in character ({last}); retry")
+        kept = max((salvage(text, check) for text in broken_texts), key=len, default="")
+        if not kept:
+            raise BackendError(f"the model could not stay in character ({last}); retry")
+        session.notes.append(f"kept the in-character sentences of a broken attempt: {kept!r}")
+        yield Restart(reason=f"{last}; keeping only the sentences before the break")
+        yield Token(kept)
+        yield self._save(session, kept, rung)
+
+    def _attempt(self, prompt: str, label: str, check: CharacterCheck, reply: ReplyText,
+                 temperature: float, avoid: list[str]) -> Generator[Token, None, str]:
+        """Stream one attempt as Tokens; return the checked reply, or raise _Broken."""
+        stop = [f"\n{AGENT_LABEL}:", f"\n{label}:", "\n\n"]
+        shown = 0
+        for piece in self.model.stream(prompt, stop=stop, max_tokens=self.max_tokens,
+                                       temperature=temperature, avoid=avoid):
+            reply.add(piece)
+            verdict = check.check(reply.checkable())
+            if verdict is not None:
+                raise _Broken(verdict)
+            visible = reply.text()
+            if len(visible) > shown:
+                yield Token(visible[shown:])
+                shown = len(visible)
+            if reply.done:
+                break  # closing the stream stops the generation on the server
+        reply.done = True
+        content = reply.text()
+        verdict = check.check(content, final=True)
+        if verdict is not None:
+            raise _Broken(verdict)
+        if len(content) > shown:
+            yield Token(content[shown:])
+        return content
+
+    def _save(self, session: Session, content: str, rung: Rung) -> Reply:
+        turn = Turn(role="customer", content=content, rung_after=rung, model=self.model.name)
+        self.store.add_turn(session.session_id, turn)
+        session.transcript.turns.append(turn)
+        return Reply(turn=turn)
+
+
+_SENTENCE = re.compile(r"[^.!?…]*[.!?…]+[\"')\]]*\s*")
+
+
+def salvage(text: str, check: CharacterCheck) -> str:
+    """Return the longest run of whole sentences at the start of `text` that passes `check`.
+
+    What the model said before it broke character is still the model's own line; a
+    sentence cut off by the break is not kept, and neither is a lone word or two.
+    """
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text)]
+    kept = ""
+    for i in range(1, len(sentences) + 1):
+        candidate = "".join(sentences[:i]).strip()
+        if check.check(candidate, final=True) is not None:
+            break
+        kept = candidate
+    return kept if len(kept.split()) >= SALVAGE_WORDS else ""

@@ -251,3 +251,25 @@ def test_from_settings_uses_the_configured_store_path_and_model(tmp_path: Path) 
     engine = ConversationEngine.from_settings(settings)
     assert isinstance(engine.store, SqliteStore) and engine.store.path == tmp_path / "s.sqlite3"
     assert engine.model.name == "m" and engine.prompts_dir == settings.prompts_dir
+
+
+def test_when_every_attempt_breaks_the_sentences_before_the_break_are_kept(
+        persona: Persona, store: SqliteStore) -> None:
+    engine = engine_with(["Thirty minutes, fine. But as an AI I cannot wait.",
+                          "How can I help you today?",
+                          "Okay. I am an AI."], store)
+    session = engine.start(persona)
+    events = list(engine.stream(session, GOOD))
+    restarts = [e for e in events if isinstance(e, Restart)]
+    assert len(restarts) == 3 and "keeping only the sentences" in restarts[-1].reason
+    after = events[events.index(restarts[-1]) + 1:]
+    assert "".join(e.text for e in after if isinstance(e, Token)) == "Thirty minutes, fine."
+    assert store.load(session.session_id).turns[-1].content == "Thirty minutes, fine."
+
+
+def test_a_too_short_remainder_is_not_kept(persona: Persona, store: SqliteStore) -> None:
+    engine = engine_with(["Okay. I am an AI.", "Fine. How can I help you?",
+                          "Yes. As an AI, no."], store)
+    session = engine.start(persona)
+    with pytest.raises(BackendError, match="could not stay in character"):
+        list(engine.stream(session, GOOD))
