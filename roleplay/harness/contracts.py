@@ -10,18 +10,21 @@ it is run k times. What one run must show:
 - adversarial probes are not judged on mood, only on the reply checks;
 - every customer reply (the scripted opening excluded) is in character: no admission of
   being an AI, no answering as the agent, no echo of the instructions (the checks of
-  `roleplay.character`, the ones the engine itself guards with);
+  `roleplay.character`, the ones the engine itself guards with, plus the agent's label
+  anywhere in the reply, which the engine only looks for at its start);
 - a reply that swears is spoken on the cursing rung;
 - a reply whose language can be told is in the persona's language.
 
-A run passes when all of these hold and the backend answered every turn.
+The engine regenerates a reply that breaks character and gives up after three attempts;
+a reply it gave up on fails the check its attempts failed. A run passes when all of these
+hold and the backend answered every turn.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -318,5 +321,3 @@ def contract_metrics(runs: Sequence[RunResult]) -> dict[str, float | None]:
         metrics.update(persona_metrics(mine, f"personas.{persona_id}."))
     return metrics
 
-
-ProgressFn = Callable[[str], None]

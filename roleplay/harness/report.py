@@ -224,7 +224,7 @@ font-size:.9em;text-align:left;vertical-align:top}th{background:#f3f3f3}
 .banner{padding:.8em 1em;border-radius:6px;font-weight:600}
 .banner.ok{background:#e8f5e9}.banner.bad{background:#ffebee}
 img{max-width:100%}details{margin:.3em 0}pre{white-space:pre-wrap;background:#fafafa;padding:.5em}
-.muted{color:#777}
+.muted{color:#777}.wide{overflow-x:auto}
 """
 
 
@@ -238,7 +238,8 @@ def _html_table(header: list[str], rows: list[list[str]], raw: set[int] | None =
     body = "".join(
         "<tr>" + "".join(f"<td>{c if i in raw else _h(c)}</td>" for i, c in enumerate(row))
         + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    # Wide tables (one column per metric) scroll instead of spilling off the page.
+    return f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>"
 
 
 def _metric_rows(result: HarnessResult, prefix: str, names: dict[str, str]) -> list[list[str]]:
