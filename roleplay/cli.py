@@ -192,6 +192,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise ConfigError(f"--replay {args.replay}: not a results.json of roleplay eval "
                               f"({err})") from None
         result = score(recorded, load_thresholds(thresholds_file))
+        # Said on every page of the report: a replay measures nothing new.
+        result.notes.append(f"REPLAY: re-scored {args.replay} (a run started "
+                            f"{recorded.started_at:%Y-%m-%d %H:%M} UTC); no model was called")
     else:
         sections = [args.only] if args.only else ["personas", "judge"]
         inputs = inputs_from_settings(get_settings(), sections, args.persona, args.k,

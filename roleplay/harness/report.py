@@ -112,6 +112,8 @@ def _status_of(result: HarnessResult, metric: str) -> str:
 def headline(result: HarnessResult) -> str:
     """One line: PASS/FAIL, how many checks, the model and the wall time."""
     verdict = "PASS" if result.passed else "FAIL"
+    if any(n.startswith("REPLAY") for n in result.notes):
+        verdict += " (replayed, no model calls)"
     failed = len(result.failures)
     return (f"{verdict}: {len(result.checks) - failed}/{len(result.checks)} threshold checks "
             f"passed; sections {', '.join(result.sections)}; k={result.k}; "

@@ -115,8 +115,10 @@ def test_cli_replay_exits_0_when_everything_holds(tmp_path: Path,
     t = write_thresholds(tmp_path / "t.yaml", thresholds())
     code = main(["eval", "--replay", str(recorded), "--thresholds", str(t),
                  "--report-dir", str(tmp_path / "again")])
-    assert code == 0, capsys.readouterr().out
-    assert capsys.readouterr().out.startswith("PASS")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.startswith("PASS (replayed, no model calls)")
+    assert "REPLAY: re-scored" in (tmp_path / "again" / "summary.md").read_text()
 
 
 def test_cli_refuses_a_bad_k_and_a_bad_replay_file(tmp_path: Path,
