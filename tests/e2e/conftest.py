@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, USERS, Server, Visit
+from e2e_support import ARTIFACTS, CHROMIUM, ROOT, USERS, Server, Visit
 from playwright.sync_api import Browser
 
 
@@ -73,13 +73,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(chromium: Browser) -> Browser:
+    return chromium  # tests/conftest.py owns the one Playwright driver of the run
 
 
 @pytest.fixture

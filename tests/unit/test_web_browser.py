@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fake_engine import FakeEngine, fake_evaluate, fake_markdown
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from roleplay.config import Settings
 from roleplay.store import SqliteStore
@@ -47,12 +47,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeEng
 
 
 @pytest.fixture(scope="module")
-def page(app: tuple[str, FakeEngine, SqliteStore]) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu"])
-        yield browser.new_page()
-        browser.close()
+def page(app: tuple[str, FakeEngine, SqliteStore], chromium: Browser) -> Iterator[Page]:
+    context = chromium.new_context()
+    yield context.new_page()
+    context.close()
 
 
 def test_without_login_a_name_is_needed_and_kept_with_the_session(
