@@ -77,6 +77,9 @@ _CODE = _rx(r"```", r"^\s*(?:def|class|import|from \w+ import|#include|function)
 # persona speaks these scripts.
 _FOREIGN_SCRIPT = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u3040-\u30ff"
                              r"\u3400-\u9fff\uac00-\ud7af]")
+# A parenthesis of more than a few words is the stage direction's style ("(Swears. One or two
+# sentences.)"); a short acting cue such as "(sighs)" is removed by the engine instead.
+_STAGE = re.compile(r"\((?:[^()\s]+\s+){4,}[^()]*\)")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 
@@ -175,11 +178,17 @@ class CharacterCheck:
         junk = _junk(text)
         if junk:
             return Verdict("junk", junk)
+        if _STAGE.search(text):
+            return Verdict("echo", "writes a stage direction")
         # Mid-reply only once enough words are in to tell a copy from a shared opening.
-        if final or len(_words(text)) >= 8:
-            if any(near_copy(text, line) for line in self.heard):
-                return Verdict("agent", "repeats the agent's line")
-            copied = next((line for line in self.said if near_copy(text, line)), None)
+        if (final or len(_words(text)) >= 8) and any(near_copy(text, line)
+                                                     for line in self.heard):
+            return Verdict("agent", "repeats the agent's line")
+        # An angry customer does repeat their complaint ("every minute costs money"), so a
+        # sentence taken up again is fine; the whole earlier line again is the model looping.
+        if final:
+            copied = next((line for line in self.said
+                           if near_copy(text, line) and near_copy(line, text)), None)
             if copied is not None:
                 return Verdict("repeat", "repeats an earlier line of the customer", copied)
         if final:

@@ -97,3 +97,18 @@ def test_copying_the_agents_line_is_answering_as_the_agent() -> None:
                            heard=frozenset({AGENT_FI}))
     verdict = check.check("Ymmärrän, että tämä on turhauttavaa. Korjaan laskun nyt.", final=True)
     assert verdict is not None and verdict.kind == "agent"
+
+
+def test_a_stage_direction_in_the_reply_is_an_echo() -> None:
+    verdict = ANGRY.check("(Swears. One or two sentences. In Finnish)", final=True)
+    assert verdict is not None and verdict.kind == "echo"
+    assert ANGRY.check("(sighs) Fine.", final=True) is None
+
+
+def test_taking_up_one_sentence_of_an_earlier_line_again_is_not_a_repeat() -> None:
+    opening = ("All three of your card machines just died in the middle of Friday service! "
+               "I have a full restaurant and nobody can pay!")
+    check = CharacterCheck(rung=Rung.ESCALATED_ANGRY, said=frozenset({opening}))
+    assert check.check("I have a full restaurant and nobody can pay!", final=True) is None
+    verdict = check.check(opening.upper(), final=True)
+    assert verdict is not None and verdict.kind == "repeat" and verdict.copied == opening
