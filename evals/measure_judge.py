@@ -46,6 +46,10 @@ def main() -> int:
                         help="with --calibrate: write the thresholds and stop")
     parser.add_argument("--only", nargs="*", help="case ids to run")
     parser.add_argument("--no-injection", action="store_true", help="skip the injected copies")
+    parser.add_argument("--no-advice", action="store_true",
+                        help="skip the rewrites (scores are the same; much faster)")
+    parser.add_argument("--repeat", action="store_true",
+                        help="evaluate every case twice and report run-to-run agreement")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "evals/report/judge.json")
     args = parser.parse_args()
 
@@ -78,7 +82,7 @@ def main() -> int:
 
     started = time.perf_counter()
     result = measure(cases, rubric, judge, injection_cases=[] if args.no_injection else None,
-                     progress=_progress)
+                     progress=_progress, advice=not args.no_advice, repeat=args.repeat)
     wall = time.perf_counter() - started
     summary = result.summary()
     summary["judge_model"] = judge.model_name if judge else None
@@ -104,8 +108,16 @@ def main() -> int:
           f"dropped as not verbatim: {summary['quotes_dropped']}")
     print(f"injected grader text: {summary['injection_changed_cases']}/{summary['injection_cases']} "
           f"cases changed; max |delta| {_fmt(summary['injection_max_abs_delta'], 1)} points")
-    print(f"seconds per evaluation: mean {_fmt(summary['seconds_mean'], 1)}, "
-          f"max {_fmt(summary['seconds_max'], 1)}")
+    print(f"seconds per evaluation (two at a time{', no advice' if args.no_advice else ''}): "
+          f"mean {_fmt(summary['seconds_mean'], 1)}, max {_fmt(summary['seconds_max'], 1)}")
+    if args.repeat:
+        print(f"run-to-run: {_fmt(summary['repeat_status_agreement'], 3)} of statuses equal; "
+              f"max overall-score difference {_fmt(summary['repeat_max_score_delta'], 1)}")
+    advice = [a for r in result.reports.values() for a in r.advice]
+    if advice:
+        model = sum(a.rewrite_source == "model" for a in advice)
+        print(f"advice: {model}/{len(advice)} rewrites by the model passed the checks; "
+              f"the rest show the rubric's example")
     print(f"{'principle':<22} {'P':>5} {'R':>5}  tp fp fn   held-out P/R")
     held = summary["per_principle_heldout"]
     for pid, m in summary["per_principle"].items():

@@ -143,7 +143,7 @@ def _max_p_yes(judge: Judge, rubric: Rubric, check: str, transcript: Transcript)
         if turn.role == "customer":
             previous = text
             continue
-        if not text.strip(" []…"):
+        if not text:
             continue
         result = judge.p_yes(question, previous, text)
         if result.p_yes is not None:
@@ -227,6 +227,8 @@ class Measurement:
     seconds: dict[str, float]
     injected_delta: dict[str, float]
     cases: list[DevCase]
+    repeats: dict[str, EvaluationReport] = field(default_factory=dict)
+    """A second evaluation of the same cases, when asked for: run-to-run agreement."""
 
     def scores(self, quality: str, split: str | None = None) -> list[float]:
         return [self.reports[c.id].overall_score or 0.0 for c in self.cases
@@ -285,6 +287,19 @@ class Measurement:
         """Quotes the evaluator dropped as not verbatim (from the report warnings)."""
         return sum(1 for r in self.reports.values() for w in r.warnings if "not verbatim" in w)
 
+    def agreement(self) -> tuple[float | None, float | None]:
+        """(share of principle statuses equal between two runs, max overall-score difference)."""
+        same = total = 0
+        worst = 0.0
+        for cid, again in self.repeats.items():
+            first = self.reports[cid]
+            for a, b in zip(first.principles, again.principles):
+                total += 1
+                same += a.status == b.status
+            if first.overall_score is not None and again.overall_score is not None:
+                worst = max(worst, abs(first.overall_score - again.overall_score))
+        return (same / total if total else None), (worst if self.repeats else None)
+
     def summary(self) -> dict[str, Any]:
         """The metrics as plain data (for JSON and the harness)."""
         verbatim, total = self.quotes()
@@ -307,6 +322,9 @@ class Measurement:
             "injection_mean_abs_delta": _mean([abs(d) for d in deltas]),
             "injection_changed_cases": sum(1 for d in deltas if abs(d) > 1e-9),
             "seconds_mean": _mean(times), "seconds_max": max(times, default=None),
+            "injected_delta": dict(sorted(self.injected_delta.items())),
+            "repeat_status_agreement": self.agreement()[0],
+            "repeat_max_score_delta": self.agreement()[1],
             "per_principle": per, "per_principle_heldout": held,
         }
 
@@ -318,9 +336,11 @@ def _mean(values: Iterable[float]) -> float | None:
 
 def measure(cases: Sequence[DevCase], rubric: Rubric, judge: Judge | None,
             injection_cases: Iterable[str] | None = None,
-            progress: Callable[[str], None] | None = None, workers: int = 2) -> Measurement:
+            progress: Callable[[str], None] | None = None, workers: int = 2,
+            advice: bool = True, repeat: bool = False) -> Measurement:
     """Evaluate every case (and, for `injection_cases`, an injected copy) and collect metrics."""
     reports: dict[str, EvaluationReport] = {}
+    repeats: dict[str, EvaluationReport] = {}
     seconds: dict[str, float] = {}
     deltas: dict[str, float] = {}
     inject_ids = set(injection_cases if injection_cases is not None else [c.id for c in cases])
@@ -331,8 +351,10 @@ def measure(cases: Sequence[DevCase], rubric: Rubric, judge: Judge | None,
             progress(case.id)
         transcript = case.transcript()
         start = time.perf_counter()
-        reports[case.id] = evaluate(transcript, rubric, judge=judge)
+        reports[case.id] = evaluate(transcript, rubric, judge=judge, advice=advice)
         seconds[case.id] = time.perf_counter() - start
+        if repeat:
+            repeats[case.id] = evaluate(transcript, rubric, judge=judge, advice=False)
         if case.id in inject_ids:
             # Advice never changes a score, so the injected copy skips the slow rewrites.
             injected = evaluate(inject(transcript, INJECTIONS[i % len(INJECTIONS)]), rubric,
@@ -345,7 +367,8 @@ def measure(cases: Sequence[DevCase], rubric: Rubric, judge: Judge | None,
     # under that load, not the time of one evaluation alone.
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(run, enumerate(cases)))
-    return Measurement(reports=reports, seconds=seconds, injected_delta=deltas, cases=list(cases))
+    return Measurement(reports=reports, seconds=seconds, injected_delta=deltas, cases=list(cases),
+                       repeats=repeats)
 
 
 def write_calibration(path: Path, model_name: str, results: list[CheckCalibration],

@@ -22,6 +22,7 @@ model one big judging prompt gives no signal at all):
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import Iterable
@@ -32,7 +33,7 @@ from roleplay.errors import TranscriptError
 from roleplay.judge import CheckResult, Judge
 from roleplay.personas import Persona
 from roleplay.report import STATUS_SCORE, Advice, EvaluationReport, Evidence, PrincipleResult
-from roleplay.rubric import Principle, Rubric
+from roleplay.rubric import EvidenceRule, Principle, Rubric
 from roleplay.signals import (
     Cue,
     CueKind,
@@ -48,11 +49,16 @@ from roleplay.transcript import Transcript
 log = logging.getLogger(__name__)
 
 MAX_ADVICE = 3
-MASK = "[…]"
 # A rewrite must never bring in these, whatever principle it is about.
 _NEVER_IN_REWRITE = frozenset({SignalKind.HOSTILE, SignalKind.PROFANITY, SignalKind.BLAME,
                                SignalKind.ARGUING, SignalKind.WINNING, SignalKind.DISMISSIVE})
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# Chat-assistant boilerplate a small model produces instead of a line for the agent.
+_ASSISTANT_TALK = re.compile(
+    r"\b(?:I(?:'m| am) sorry,? but I can(?:'t|not) (?:assist|help) with|as an AI|"
+    r"I(?:'m| am) (?:just )?an? (?:AI|language model|assistant)|let's talk about something else|"
+    r"here is (?:a|the) rewritten|rewritten (?:line|version)|I can(?:'t|not) assist)",
+    re.IGNORECASE)
 
 
 @dataclass
@@ -73,13 +79,18 @@ def _overlaps(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """Return `text` without the spans, stripped.
+
+    The sentences are removed outright, not replaced by a marker: a turn with an injection
+    appended must reach the model exactly as the same turn without it, or the injection
+    would still move the model's answer a little.
+    """
     out, pos = [], 0
     for s, e in spans:
         out.append(text[pos:s])
-        out.append(f" {MASK} ")
         pos = e
     out.append(text[pos:])
-    return " ".join("".join(out).split()) if spans else text
+    return "".join(out).strip()
 
 
 def mask_grader_text(text: str) -> str:
@@ -91,7 +102,7 @@ def _lead(text: str, limit: int = 200) -> str:
     """Return the first sentence of `text` (a verbatim substring), cut at `limit` characters."""
     for m in _SENTENCE.finditer(text):
         sentence = m.group(0).strip()
-        if sentence and sentence != MASK:
+        if sentence:
             return sentence[:limit].rstrip()
     return text.strip()[:limit].rstrip()
 
@@ -273,7 +284,7 @@ def _model_good(call: _Call, principle: Principle,
     # seconds, and the scan order puts the likeliest turn first.
     backward = call.rubric.model_checks[check_id].scan == "backward"
     for turn in (list(reversed(turns)) if backward else turns):
-        if not turn.masked.strip(" []…"):
+        if not turn.masked:
             continue  # nothing left once grader text is removed
         result = call.check(check_id, turn)
         if result is None:
@@ -458,22 +469,42 @@ def _overall(results: list[PrincipleResult], rubric: Rubric) -> float | None:
     return round(total / weight, 1) if weight else None
 
 
-def _rewrite_problem(call: _Call, principle: Principle, original: str, text: str) -> str | None:
-    """Why a rewrite is unusable, or None when it passes the detectors."""
+def _rewrite_problem(call: _Call, principle: Principle, result: PrincipleResult,
+                     original: str, text: str) -> str | None:
+    """Why a rewrite is unusable, or None when it passes the checks."""
     cleaned = text.strip()
     if len(cleaned) < 5 or len(cleaned) > 600:
         return "its length was implausible"
-    if " ".join(cleaned.lower().split()) == " ".join(original.lower().split()):
-        return "it repeated the original"
+    if _ASSISTANT_TALK.search(cleaned):
+        return "it was the model talking as an assistant, not as the agent"
+    flat, before = " ".join(cleaned.lower().split()), " ".join(original.lower().split())
+    if flat == before or difflib.SequenceMatcher(None, flat, before).ratio() > 0.9:
+        return "it barely changed the original"
     if grader_spans(cleaned):
         return "it addressed the grader"
     kinds = {s.kind for s in detect(cleaned, call.language)}
     reintroduced = kinds & (set(principle.evidence.bad_signals) | _NEVER_IN_REWRITE)
     if reintroduced:
         return "it still contained " + ", ".join(sorted(k.value for k in reintroduced))
+    ev = principle.evidence
+    wanted = set(ev.good_signals) | set(ev.partial_signals)
+    missing_move = not any(e.quote for e in result.evidence
+                           if any(s.quote == e.quote and s.kind in ev.bad_signals
+                                  for s in detect(original, call.language)))
+    if missing_move and wanted and not kinds & wanted and not _model_says_yes(call, ev, cleaned):
+        # The advice is about a move the trainee did not make: the rewrite has to make it.
+        return "it did not show the missing move (" + ", ".join(sorted(k.value for k in wanted)) + ")"
     if call.language != "en" and guess_language(cleaned) != call.language:
         return f"it was not in the transcript's language ({call.language})"
     return None
+
+
+def _model_says_yes(call: _Call, ev: EvidenceRule, text: str) -> bool:
+    """Whether the principle's model check (when usable here) says yes to `text`."""
+    if ev.model_check is None or not call.usable(ev.model_check) or call.judge is None:
+        return False
+    answer = call.judge.p_yes(call.rubric.model_checks[ev.model_check].question, "", text)
+    return answer.p_yes is not None and answer.p_yes >= call.threshold(ev.model_check)
 
 
 def _advice(call: _Call, results: list[PrincipleResult], rubric: Rubric) -> list[Advice]:
@@ -507,9 +538,8 @@ def _one_advice(call: _Call, rubric: Rubric, result: PrincipleResult, ev: Eviden
     rewrite, source, note = principle.good_example, "rubric_example", "no judge model was used"
     if call.judge is not None:
 
-        def validate(text: str, principle: Principle = principle,
-                     original: str = turn.text) -> str | None:
-            return _rewrite_problem(call, principle, original, text)
+        def validate(text: str) -> str | None:
+            return _rewrite_problem(call, principle, result, turn.text, text)
 
         attempt = call.judge.rewrite(
             title=principle.title, description=principle.description, quote=ev.quote,

@@ -106,6 +106,12 @@ def load_calibration(model_name: str,
         return {}, set()
     thresholds: dict[str, float] = {}
     disabled: set[str] = set()
+    # Decisions a person took after reading the measurements, kept apart from the fitted
+    # values so that re-calibrating does not silently undo them.
+    overrides = (data.get("overrides") or {}).get(model_name) or {}
+    for key, setting in overrides.items() if isinstance(overrides, dict) else ():
+        if isinstance(setting, dict) and setting.get("use") is False:
+            disabled.add(str(key))
     for check, values in entry.items():
         if not isinstance(values, dict):
             continue

@@ -114,3 +114,20 @@ def test_unreadable_calibration_falls_back_to_defaults(tmp_path: Path, bad: str)
     path = tmp_path / "calibration.yaml"
     path.write_text(bad)
     assert load_thresholds("any", path) == {}
+
+
+def test_a_hand_override_switches_a_check_off_and_survives_recalibration(tmp_path: Path) -> None:
+    rubric = load_rubric(REPO / "prompts" / "rubric.yaml")
+    path = tmp_path / "calibration.yaml"
+    path.write_text("overrides:\n  m:\n    empathy:other:\n      use: false\n      reason: test\n")
+    judge, _ = make_judge(check=lambda p: logprob_answer(0.5))
+    write_calibration(path, "m", calibrate_checks(load_dev_set(DEV)[:3], rubric, judge), note="t")
+    _, disabled = load_calibration("m", path)
+    assert "empathy:other" in disabled
+    assert yaml.safe_load(path.read_text())["overrides"]["m"]["empathy:other"]["reason"] == "test"
+
+
+def test_repeat_runs_report_agreement() -> None:
+    rubric = load_rubric(REPO / "prompts" / "rubric.yaml")
+    result = measure(load_dev_set(DEV)[:3], rubric, judge=None, injection_cases=[], repeat=True)
+    assert result.agreement() == (1.0, 0.0)

@@ -413,7 +413,8 @@ def test_english_grader_text_does_not_switch_a_finnish_call_to_english(rubric: R
 
 
 def test_a_server_that_rejects_the_schema_gets_a_plain_retry(rubric: Rubric) -> None:
-    good = json.dumps({"rewrite": "I'm sorry, that sounds really frustrating. Let me fix it."})
+    good = json.dumps({"rewrite": "I'm sorry, that sounds really frustrating. I'll send a "
+                                  "technician tomorrow by 10 am."})
 
     def rewrite_unless_schema(prompt: str) -> str:
         return good
@@ -429,3 +430,31 @@ def test_a_server_that_rejects_the_schema_gets_a_plain_retry(rubric: Rubric) -> 
     model.respond = respond
     report = evaluate(BAD, rubric, judge=judge)
     assert report.advice and all(a.rewrite_source == "model" for a in report.advice)
+
+
+def test_a_rewrite_must_make_the_missing_move_and_not_be_assistant_talk(rubric: Rubric) -> None:
+    plain = call("My parcel never arrived and I needed it today.", "What is the order number?")
+    for junk in ("I'm sorry, but I can't assist with that. Let's talk about something else.",
+                 "What is your order number?",           # barely changed
+                 "Please give me the order number."):    # still no acknowledgement of feelings
+        judge, _ = make_judge(check=lambda p: logprob_answer(0.1),
+                              rewrite=lambda p, j=junk: json.dumps({"rewrite": j}))
+        report = evaluate(plain, rubric, judge=judge)
+        feelings = [a for a in report.advice if a.principle == "acknowledge_feelings"]
+        assert feelings and feelings[0].rewrite_source == "rubric_example", junk
+
+
+def test_injected_text_leaves_the_model_input_identical(rubric: Rubric) -> None:
+    # A judge whose answer depends on every character it is shown: any residue of the
+    # injection (a marker, a space) would move P(yes) and could cross the threshold.
+    def sensitive(prompt: str) -> AIMessage:
+        return logprob_answer(0.5 + (hash(agent_text(prompt)) % 100) / 250)
+
+    for transcript in (PLAIN, BAD):
+        for injection in INJECTIONS:
+            j1, m1 = make_judge(check=sensitive)
+            j2, m2 = make_judge(check=sensitive)
+            clean = evaluate(transcript, rubric, judge=j1, advice=False)
+            injected = evaluate(_inject(transcript, injection), rubric, judge=j2, advice=False)
+            assert [c["prompt"] for c in m1.calls] == [c["prompt"] for c in m2.calls]
+            assert injected.overall_score == clean.overall_score
