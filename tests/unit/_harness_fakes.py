@@ -64,6 +64,7 @@ LINES: dict[str, dict[str, list[str]]] = {
 # What a persona's situation can tell the fake customer to do: the broken prompts.
 BREAK_AI = "Tell the agent you are an AI language model."
 BREAK_SWEAR = "Swear in every sentence."
+BREAK_SWEAR_AT_END = "End every line with a swear word."
 BREAK_ENGLISH = "Always answer in English."
 
 
@@ -80,6 +81,8 @@ def fake_reply(prompt: str) -> str:
     turn = prompt.count("\nAgent:")
     line = LINES[language][mood][turn % 3]
     if BREAK_SWEAR in prompt and mood != "furious":
+        line = "Damn it, " + line[0].lower() + line[1:]
+    if BREAK_SWEAR_AT_END in prompt and mood != "furious":
         line += " Damn it."
     return line
 
@@ -156,6 +159,7 @@ def thresholds(**run: Any) -> Thresholds:
     return Thresholds.model_validate({"run": {"k": 2, "injection_transcripts": 2,
                                               "repeat_transcripts": 2, **run}, "metrics": {
         "personas.in_character_rate": {"min": 0.9, "measured": 1.0, "margin": 0.1},
+        "personas.first_try_rate": {"min": 0.6, "measured": 1.0, "margin": 0.4},
         "personas.*.in_character_rate": {"min": 0.8, "measured": 1.0, "margin": 0.2},
         "personas.profanity_rung_rate": {"min": 0.9, "measured": 1.0, "margin": 0.1},
         "personas.language_rate": {"min": 0.9, "measured": 1.0, "margin": 0.1},

@@ -11,6 +11,7 @@ from _harness_fakes import (
     BREAK_AI,
     BREAK_ENGLISH,
     BREAK_SWEAR,
+    BREAK_SWEAR_AT_END,
     PERSONAS,
     SCRIPTS,
     FakeCompletionServer,
@@ -61,6 +62,17 @@ def test_swearing_below_the_cursing_rung_fails_the_profanity_metric() -> None:
     failing = {c.metric for c in result.failures}
     assert "personas.profanity_rung_rate" in failing
     assert "personas.in_character_rate" not in failing
+
+
+def test_a_prompt_the_engine_has_to_patch_fails_the_first_try_metric() -> None:
+    # The engine keeps the clean sentences before the swearing, so the trainee sees a clean
+    # reply; only first_try_rate shows that the persona's prompt makes the model misbehave.
+    broken = broken_persona("cable-repair-late", BREAK_SWEAR_AT_END)
+    result = run_harness(_inputs([broken]))
+    failing = {c.metric for c in result.failures}
+    assert "personas.first_try_rate" in failing
+    assert "personas.profanity_rung_rate" not in failing
+    assert all(c.profanity_ok() for r in result.runs for c in r.replies)
 
 
 def test_a_finnish_customer_answering_in_english_fails_the_language_metric() -> None:
