@@ -527,15 +527,22 @@ def _advice(call: _Call, results: list[PrincipleResult], rubric: Rubric) -> list
     picked.sort(key=lambda item: candidates.index(item[0]))
     # Two at a time: the embedded server runs two requests in parallel slots.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda item: _one_advice(call, rubric, *item), picked))
+        done = list(pool.map(lambda item: _one_advice(call, rubric, *item), picked))
+    # Warnings are added here in advice order, not by the worker threads, so that the same
+    # call gives the same report on every run.
+    call.warnings.extend(warning for _, warning in done if warning)
+    return [advice for advice, _ in done]
 
 
-def _one_advice(call: _Call, rubric: Rubric, result: PrincipleResult, ev: Evidence) -> Advice:
-    """One "do this instead" item: the model's checked rewrite, or the rubric's example."""
+def _one_advice(call: _Call, rubric: Rubric, result: PrincipleResult,
+                ev: Evidence) -> tuple[Advice, str | None]:
+    """One "do this instead" item (the model's checked rewrite, or the rubric's example),
+    and the warning to show when the model's rewrites were rejected."""
     principle = rubric.get(result.id)
     turn = call.turns[ev.turn]
     before = [t for t in call.turns if t.idx < turn.idx and t.role == "customer"]
     rewrite, source, note = principle.good_example, "rubric_example", "no judge model was used"
+    warning: str | None = None
     if call.judge is not None:
 
         def validate(text: str) -> str | None:
@@ -551,12 +558,12 @@ def _one_advice(call: _Call, rubric: Rubric, result: PrincipleResult, ev: Eviden
         else:
             reasons = "; ".join(dict.fromkeys(attempt.rejections)) or "no answer"
             note = f"the model's rewrites were rejected ({reasons})"
-            call.warnings.append(f"advice for {principle.id}: {note}; showing the rubric's "
-                                 "example instead")
+            warning = f"advice for {principle.id}: {note}; showing the rubric's example instead"
     why = principle.good if source == "model" else (
         f"{principle.good} This is the rubric's example, not a rewrite of your words: {note}.")
-    return Advice(turn=ev.turn, original=turn.text, rewrite=rewrite, principle=principle.id,
-                  why=why, rewrite_source=source)  # type: ignore[arg-type]
+    advice = Advice(turn=ev.turn, original=turn.text, rewrite=rewrite, principle=principle.id,
+                    why=why, rewrite_source=source)  # type: ignore[arg-type]
+    return advice, warning
 
 
 def evaluate(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,
