@@ -323,6 +323,9 @@ class Measurement:
             "injection_changed_cases": sum(1 for d in deltas if abs(d) > 1e-9),
             "seconds_mean": _mean(times), "seconds_max": max(times, default=None),
             "injected_delta": dict(sorted(self.injected_delta.items())),
+            "repeat_delta": {cid: (r.overall_score or 0.0) - (self.reports[cid].overall_score or 0.0)
+                             for cid, r in sorted(self.repeats.items())
+                             if r.overall_score != self.reports[cid].overall_score},
             "repeat_status_agreement": self.agreement()[0],
             "repeat_max_score_delta": self.agreement()[1],
             "per_principle": per, "per_principle_heldout": held,
