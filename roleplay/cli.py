@@ -1,29 +1,33 @@
 """`roleplay` on the command line: the only module that parses arguments.
 
-Each command is a `cmd_*` function taking the parsed arguments and returning an exit code.
-Core errors (RoleplayError) are printed as one message, never as a traceback.
+Each command is a `cmd_*` function taking the parsed arguments and the `Settings` that
+`main` read once, and returning an exit code. Core errors (RoleplayError) are printed as one
+message, never as a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from roleplay.errors import PersonaError, RoleplayError, TranscriptError
 
-Handler = Callable[[argparse.Namespace], int]
+if TYPE_CHECKING:
+    from roleplay.config import Settings
+
+Handler = Callable[[argparse.Namespace, "Settings"], int]
 
 
 # --- serve -----------------------------------------------------------------------------
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the web app until interrupted (the embedded model unless a backend is set)."""
-    from roleplay.config import get_settings
     from roleplay.web.app import app_from_settings, launch_app
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = get_settings().model_copy(update=overrides)
+    settings = settings.model_copy(update=overrides)
     where = settings.base_url or settings.azure_endpoint or "the embedded model"
     print(f"starting roleplay on {where}…", file=sys.stderr)
     demo, users = app_from_settings(settings)
@@ -35,15 +39,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 # --- chat ------------------------------------------------------------------------------
 
-def cmd_chat(args: argparse.Namespace) -> int:
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     """Talk to a persona: interactive, or the trainee lines of --script; --json prints the call."""
     from pathlib import Path
 
-    from roleplay.config import get_settings
     from roleplay.conversation import ConversationEngine
     from roleplay.terminal import run_chat
 
-    settings = get_settings()
     engine = ConversationEngine.from_settings(settings)
     return run_chat(engine, settings, args.persona_id, Path(args.script) if args.script else None,
                     args.json, args.resume, args.user)
@@ -51,14 +53,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 # --- personas --------------------------------------------------------------------------
 
-def cmd_personas_list(args: argparse.Namespace) -> int:
+def cmd_personas_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print the personas that load; broken files are reported on stderr and exit 1."""
     import json
 
-    from roleplay.config import get_settings
     from roleplay.personas import scan_personas
 
-    personas, problems = scan_personas([get_settings().personas_dir])
+    personas, problems = scan_personas([settings.personas_dir])
     rows = [{"id": p.id, "title": p.title, "industry": p.industry, "language": p.language,
              "start_rung": p.start_rung.value}
             for p in sorted(personas.values(), key=lambda p: p.id)]
@@ -75,14 +76,13 @@ def cmd_personas_list(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def cmd_personas_validate(args: argparse.Namespace) -> int:
+def cmd_personas_validate(args: argparse.Namespace, settings: Settings) -> int:
     """Check persona files: one line per problem on stdout, exit 1 if there is any."""
     from pathlib import Path
 
-    from roleplay.config import get_settings
     from roleplay.personas import scan_personas
 
-    paths = [Path(p) for p in args.paths] or [get_settings().personas_dir]
+    paths = [Path(p) for p in args.paths] or [settings.personas_dir]
     personas, problems = scan_personas(paths)
     for problem in problems:
         print(problem)
@@ -95,7 +95,7 @@ def cmd_personas_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_personas_schema(args: argparse.Namespace) -> int:
+def cmd_personas_schema(args: argparse.Namespace, settings: Settings) -> int:
     """Print the persona JSON Schema (also kept as personas/persona.schema.json)."""
     import json
 
@@ -107,29 +107,26 @@ def cmd_personas_schema(args: argparse.Namespace) -> int:
 
 # --- sessions --------------------------------------------------------------------------
 
-def cmd_sessions_list(args: argparse.Namespace) -> int:
+def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
     """List stored sessions, newest first (only --user's when given)."""
-    from roleplay.config import get_settings
     from roleplay.store import SqliteStore
     from roleplay.terminal import run_sessions_list
 
-    return run_sessions_list(SqliteStore(get_settings().db_path), args.user, args.json)
+    return run_sessions_list(SqliteStore(settings.db_path), args.user, args.json)
 
 
-def cmd_sessions_show(args: argparse.Namespace) -> int:
+def cmd_sessions_show(args: argparse.Namespace, settings: Settings) -> int:
     """Print one stored session's turns with rungs and reasons."""
-    from roleplay.config import get_settings
     from roleplay.store import SqliteStore
     from roleplay.terminal import run_sessions_show
 
-    return run_sessions_show(SqliteStore(get_settings().db_path), args.session_id, args.json)
+    return run_sessions_show(SqliteStore(settings.db_path), args.session_id, args.json)
 
 
 # --- evaluate --------------------------------------------------------------------------
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate a transcript file or a stored session; print the report as Markdown or JSON."""
-    from roleplay.config import get_settings
     from roleplay.evaluator import evaluate
     from roleplay.judge import Judge
     from roleplay.personas import Persona, find_persona
@@ -140,7 +137,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if bool(args.file) == bool(args.session):
         raise TranscriptError("give either a transcript FILE or --session ID, not both or neither")
-    settings = get_settings()
     # Parse the input and the rubric before starting a model: a bad file fails in milliseconds.
     store = None
     persona: Persona | None = None
@@ -170,11 +166,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 # --- eval (the harness) ----------------------------------------------------------------
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Run the harness, write the report, exit 1 naming every metric below its threshold."""
     from pathlib import Path
 
-    from roleplay.config import get_settings
     from roleplay.errors import ConfigError
     from roleplay.harness import HarnessResult, inputs_from_settings, run_harness, score
     from roleplay.harness.report import headline, write_report
@@ -197,7 +192,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                             f"{recorded.started_at:%Y-%m-%d %H:%M} UTC); no model was called")
     else:
         sections = [args.only] if args.only else ["personas", "judge"]
-        inputs = inputs_from_settings(get_settings(), sections, args.persona, args.k,
+        inputs = inputs_from_settings(settings, sections, args.persona, args.k,
                                       thresholds_file, progress=not args.quiet)
         result = run_harness(inputs)
     paths = write_report(result, Path(args.report_dir))
@@ -211,13 +206,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 # --- bench -----------------------------------------------------------------------------
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     """Time the engine against the bare model server, cold and warm; print the table."""
     from roleplay.bench import main as bench
-    from roleplay.config import get_settings
     from roleplay.personas import find_persona
 
-    settings = get_settings()
     persona = find_persona(args.persona or "crm-outage", settings.personas_dir)
     if args.runs < 1:
         raise RoleplayError("--runs must be at least 1")
@@ -293,12 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; return its exit code."""
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    """Run one command with `settings` (default: read from the environment); return its exit code."""
+    from roleplay.config import get_settings
+
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        return handler(args, settings if settings is not None else get_settings())
     except PersonaError as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
