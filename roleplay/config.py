@@ -21,6 +21,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMBEDDED_MODEL_NAME = "qwen2.5-coder-1.5b-instruct"
 
+ServerFeature = Literal["prompt_cache", "logit_bias_words", "logprobs", "json_schema",
+                        "completions"]
+"""What an OpenAI-compatible server may support beyond chat: llama.cpp's `cache_prompt` field,
+llama.cpp's `logit_bias` given as words, top log-probabilities, `response_format` of type
+`json_schema`, and the /v1/completions endpoint."""
+
+SERVER_FEATURES: tuple[ServerFeature, ...] = ("prompt_cache", "logit_bias_words", "logprobs",
+                                              "json_schema", "completions")
+
 
 class Settings(BaseModel):
     """Everything configurable, with the defaults the README documents."""
@@ -47,6 +56,11 @@ class Settings(BaseModel):
 
     azure_api_version: str = "2024-10-21"
     """Azure OpenAI API version (`OPENAI_API_VERSION`)."""
+
+    server_features: Literal["probe"] | frozenset[ServerFeature] = "probe"
+    """What the server supports (`ROLEPLAY_SERVER_FEATURES`): `probe` asks it once (llama.cpp,
+    the embedded server included, answers `GET /props`), or a comma-separated list of
+    `SERVER_FEATURES`, or `none`."""
 
     prompt_style: Literal["completion", "chat"] = "completion"
     """How the customer is prompted (`ROLEPLAY_PROMPT_STYLE`): `completion` continues a call
@@ -85,6 +99,9 @@ class Settings(BaseModel):
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     """Directory of prompt templates and the rubric (`ROLEPLAY_PROMPTS_DIR`)."""
 
+    evals_dir: Path = PROJECT_ROOT / "evals"
+    """Directory of the eval data and the judge's `calibration.yaml` (`ROLEPLAY_EVALS_DIR`)."""
+
     host: str = "127.0.0.1"
     """Web app host (`ROLEPLAY_HOST`)."""
 
@@ -108,7 +125,7 @@ def _env(name: str) -> str | None:
     return value or None
 
 
-def _env_number(name: str, kind: type[int] | type[float]) -> int | float | None:
+def _env_number(name: str, kind: type[int | float]) -> int | float | None:
     raw = _env(name)
     if raw is None:
         return None
@@ -119,6 +136,18 @@ def _env_number(name: str, kind: type[int] | type[float]) -> int | float | None:
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} must be greater than zero")
     return value
+
+
+def _features(raw: str) -> Literal["probe"] | frozenset[ServerFeature]:
+    if raw.lower() == "probe":
+        return "probe"
+    names = {name.strip().lower() for name in raw.split(",") if name.strip()} - {"none"}
+    unknown = sorted(names - set(SERVER_FEATURES))
+    if unknown:
+        raise ConfigError(f"ROLEPLAY_SERVER_FEATURES: unknown feature(s) {', '.join(unknown)}; "
+                          f"use 'probe', 'none' or a comma-separated list of "
+                          f"{', '.join(SERVER_FEATURES)}")
+    return frozenset(name for name in SERVER_FEATURES if name in names)
 
 
 def settings_from_env() -> Settings:
@@ -149,6 +178,9 @@ def settings_from_env() -> Settings:
     if style not in ("completion", "chat"):
         raise ConfigError(f"ROLEPLAY_PROMPT_STYLE={style!r}; use 'completion' or 'chat'")
     values["prompt_style"] = style
+    features = _env("ROLEPLAY_SERVER_FEATURES")
+    if features is not None:
+        values["server_features"] = _features(features)
 
     paths = {
         "local_model": "ROLEPLAY_LOCAL_MODEL",
@@ -156,12 +188,13 @@ def settings_from_env() -> Settings:
         "db_path": "ROLEPLAY_DB",
         "personas_dir": "ROLEPLAY_PERSONAS_DIR",
         "prompts_dir": "ROLEPLAY_PROMPTS_DIR",
+        "evals_dir": "ROLEPLAY_EVALS_DIR",
         "users_file": "ROLEPLAY_USERS",
     }
     for field, name in paths.items():
         if _env(name):
             values[field] = Path(_env(name) or "").expanduser()
-    numbers: dict[str, tuple[str, type[int] | type[float]]] = {
+    numbers: dict[str, tuple[str, type[int | float]]] = {
         "local_threads": ("ROLEPLAY_LOCAL_THREADS", int),
         "local_ctx": ("ROLEPLAY_LOCAL_CTX", int),
         "local_parallel": ("ROLEPLAY_LOCAL_PARALLEL", int),
