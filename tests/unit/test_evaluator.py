@@ -10,7 +10,7 @@ import pytest
 from _judge_fakes import agent_text, logprob_answer, make_judge
 from langchain_core.messages import AIMessage
 
-import roleplay.evaluator as evaluator_module
+import roleplay.evidence as evidence_module
 from roleplay.errors import TranscriptError
 from roleplay.evaluator import evaluate
 from roleplay.report import EvaluationReport, render_markdown
@@ -199,7 +199,7 @@ def test_an_invented_quote_never_reaches_the_report(rubric: Rubric, monkeypatch:
         # A detector gone wrong: claims blame with words the turn does not contain.
         return [Signal(kind=SignalKind.BLAME, quote=invented, start=0, end=len(invented))]
 
-    monkeypatch.setattr(evaluator_module, "detect", lying_detect)
+    monkeypatch.setattr(evidence_module, "detect", lying_detect)
     with caplog.at_level(logging.WARNING, logger="roleplay.evaluator"):
         report = evaluate(GOOD, rubric)
     dumped = report.model_dump_json()
