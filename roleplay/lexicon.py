@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from roleplay.errors import RoleplayError
-from roleplay.signals import Cue, CueKind, Signal, SignalKind
+from roleplay.moves import Cue, CueKind, Signal, SignalKind
 
 LEXICON_DIR = Path(__file__).parent / "lexicons"
 

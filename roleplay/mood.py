@@ -8,12 +8,12 @@ the same result, so tests and the eval harness can predict it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
-from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from roleplay.signals import Signal, SignalKind, detect
+from roleplay.signals import MOVES, Signal, SignalKind, detect
 
 
 class Rung(str, Enum):
@@ -30,30 +30,6 @@ class Rung(str, Enum):
 
 
 LADDER: list[Rung] = [Rung.CALM, Rung.PASSIVE_ANGRY, Rung.ESCALATED_ANGRY, Rung.CURSING]
-
-# What the customer hears in each move, for the reason shown to the trainee.
-_HEARD: dict[SignalKind, str] = {
-    SignalKind.EMPATHY: "acknowledged the feelings",
-    SignalKind.APOLOGY: "apologised",
-    SignalKind.URGENCY: "acknowledged the urgency",
-    SignalKind.NEXT_STEP: "gave a concrete next step",
-    SignalKind.TIME_COMMITMENT: "gave a time",
-    SignalKind.OWNERSHIP: "took ownership",
-    SignalKind.LISTENING: "listened and asked",
-    SignalKind.BOUNDARY: "set a respectful boundary",
-    SignalKind.CALLBACK_OFFER: "offered to call back when calmer",
-    SignalKind.FOLLOW_UP: "promised a follow-up",
-    SignalKind.PERSONAL: "used the customer's name",
-    SignalKind.POLICY_NO: "said no but offered what is possible",
-    SignalKind.ARGUING: "argued",
-    SignalKind.BLAME: "blamed the customer",
-    SignalKind.CORRECTING: "corrected the customer",
-    SignalKind.JARGON: "used jargon",
-    SignalKind.TRANSFER: "offered a transfer",
-    SignalKind.DISMISSIVE: "brushed the concern off",
-    SignalKind.GIVING_AWAY: "gave something away",
-    SignalKind.PROFANITY: "swore",
-}
 
 # Source 003: on the cursing rung only a boundary (or the offer to end the call and call
 # back) reliably brings the customer back; kind words alone need to come in numbers.
@@ -79,10 +55,12 @@ class MoodChange(BaseModel):
 
 
 def _describe(kinds: Iterable[SignalKind], signals: list[Signal]) -> str:
+    # What the customer heard in each move, in the vocabulary's words (`roleplay.moves`).
     parts = []
     for kind in kinds:
-        text = _HEARD[kind]
-        if kind in (SignalKind.JARGON, SignalKind.CORRECTING, SignalKind.DISMISSIVE):
+        move = MOVES[kind]
+        text = move.heard
+        if move.quoted:
             quote = next(s.quote for s in signals if s.kind == kind)
             text += f' ("{quote}")'
         parts.append(text)
