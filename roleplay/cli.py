@@ -156,7 +156,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     rubric = load_rubric(settings.prompts_dir / "rubric.yaml")
     report = evaluate(transcript, rubric, judge=Judge.from_settings(settings), persona=persona)
     if store is not None and args.session:
-        store.save_report(args.session, report.model_dump(mode="json"), report.overall_score)
+        store.save_report(args.session, report)
     if args.json:
         print(report.model_dump_json(indent=2))
     else:

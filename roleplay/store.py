@@ -2,12 +2,12 @@
 
 `TranscriptStore` is the interface the rest of the code uses; `SqliteStore` is the default.
 Every `add_turn` is its own transaction, so a process killed mid-reply (kill -9, a crashed
-backend) loses nothing that was already said.
+backend) loses nothing that was already said. A session's evaluation is kept as the
+`EvaluationReport`'s own JSON and comes back as an `EvaluationReport`.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import uuid
@@ -15,10 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from roleplay.appraisal import Move
 from roleplay.errors import StoreError
 from roleplay.mood import Rung
+from roleplay.report import EvaluationReport
 from roleplay.transcript import Transcript, Turn, utcnow
 
 
@@ -50,8 +52,8 @@ class TranscriptStore(Protocol):
     def info(self, session_id: str) -> SessionInfo: ...
     def list_sessions(self, user: str | None = None, include_sandbox: bool = False) -> list[SessionInfo]: ...
     def end_session(self, session_id: str) -> None: ...
-    def save_report(self, session_id: str, report: dict[str, Any], score: float | None) -> None: ...
-    def load_report(self, session_id: str) -> dict[str, Any] | None: ...
+    def save_report(self, session_id: str, report: EvaluationReport) -> None: ...
+    def load_report(self, session_id: str) -> EvaluationReport | None: ...
 
 
 _SCHEMA = """
@@ -76,10 +78,23 @@ CREATE TABLE IF NOT EXISTS turns (
     reason TEXT,
     created_at TEXT NOT NULL,
     model TEXT,
+    moves TEXT,
     PRIMARY KEY (session_id, idx)
 );
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user, started_at);
 """
+
+
+_MOVES: TypeAdapter[list[Move]] = TypeAdapter(list[Move])
+"""A trainee turn's appraised moves, kept as JSON in `turns.moves`."""
+
+
+def _add_moves_column(db: sqlite3.Connection) -> None:
+    # Databases made before the appraisal (issue 15) have no `moves` column; adding it as
+    # NULL keeps their sessions loadable, as turns that were never appraised.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(turns)")}
+    if "moves" not in columns:
+        db.execute("ALTER TABLE turns ADD COLUMN moves TEXT")
 
 
 class SqliteStore:
@@ -95,6 +110,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            _add_moves_column(self._db)
         except (sqlite3.Error, OSError) as err:
             raise StoreError(f"cannot open the transcript store {path}: {err}; "
                              "set ROLEPLAY_DB to a writable file") from err
@@ -124,13 +140,14 @@ class SqliteStore:
         self.info(session_id)
         self._run(
             "INSERT INTO turns (session_id, idx, role, content, rung_before, rung_after, reason, "
-            "created_at, model) VALUES (?, (SELECT COUNT(*) FROM turns WHERE session_id = ?), "
-            "?, ?, ?, ?, ?, ?, ?)",
+            "created_at, model, moves) VALUES (?, (SELECT COUNT(*) FROM turns WHERE "
+            "session_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 session_id, session_id, turn.role, turn.content,
                 turn.rung_before.value if turn.rung_before else None,
                 turn.rung_after.value if turn.rung_after else None,
                 turn.reason, turn.created_at.isoformat(), turn.model,
+                _MOVES.dump_json(turn.moves).decode() if turn.moves is not None else None,
             ),
         )
 
@@ -145,6 +162,7 @@ class SqliteStore:
                 rung_after=Rung(r["rung_after"]) if r["rung_after"] else None,
                 reason=r["reason"], created_at=datetime.fromisoformat(r["created_at"]),
                 model=r["model"],
+                moves=_MOVES.validate_json(r["moves"]) if r["moves"] else None,
             )
             for r in rows
         ]
@@ -178,17 +196,30 @@ class SqliteStore:
         self._run("UPDATE sessions SET ended_at = ? WHERE session_id = ?",
                   (utcnow().isoformat(), session_id))
 
-    def save_report(self, session_id: str, report: dict[str, Any], score: float | None) -> None:
-        """Store the evaluation report (as JSON) and its overall score."""
+    def save_report(self, session_id: str, report: EvaluationReport) -> None:
+        """Store the evaluation report (its JSON) and its overall score."""
         self.info(session_id)
         self._run("UPDATE sessions SET report = ?, score = ? WHERE session_id = ?",
-                  (json.dumps(report), score, session_id))
+                  (report.model_dump_json(), report.overall_score, session_id))
 
-    def load_report(self, session_id: str) -> dict[str, Any] | None:
-        """Return the stored report, or None if the session was not evaluated."""
+    def load_report(self, session_id: str) -> EvaluationReport | None:
+        """Return the stored report, or None if the session was not evaluated.
+
+        A stored report that no longer validates (saved by an older version, or edited by
+        hand) is a StoreError that says so: the call can be scored again, nothing crashes.
+        """
         self.info(session_id)
         rows = self._run("SELECT report FROM sessions WHERE session_id = ?", (session_id,))
-        return json.loads(rows[0]["report"]) if rows and rows[0]["report"] else None
+        if not rows or not rows[0]["report"]:
+            return None
+        try:
+            return EvaluationReport.model_validate_json(rows[0]["report"])
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the report"
+            raise StoreError(f"the saved report of session {session_id} no longer matches the "
+                             f"report format ({err.error_count()} problem(s), first: {where}: "
+                             f"{first['msg']}); score the call again to replace it") from None
 
     @staticmethod
     def _info(row: sqlite3.Row) -> SessionInfo:

@@ -7,17 +7,16 @@ characters, and a persona file must not be able to inject markup into a trainee'
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
 
 from matplotlib.figure import Figure
 
 from roleplay.errors import Problem
 from roleplay.mood import LADDER, Rung
 from roleplay.personas import Persona
+from roleplay.report import Advice, EvaluationReport, PrincipleResult
 from roleplay.store import SessionInfo
 from roleplay.transcript import Transcript
 
@@ -151,46 +150,40 @@ def notice_box(message: str) -> str:
 
 # --- the report ---------------------------------------------------------------------------
 
-def _turn_link(prefix: str, index: object, transcript: Transcript) -> str:
-    if not isinstance(index, int) or not 0 <= index < len(transcript.turns):
+def _turn_link(prefix: str, index: int, transcript: Transcript) -> str:
+    if not 0 <= index < len(transcript.turns):
         return ""
     return f'<a href="#{prefix}-turn-{index}" class="rp-turn-link">turn {index + 1}</a>'
 
 
-def _number(value: object) -> str:
-    return f"{value:.0f}" if isinstance(value, int | float) else "–"
-
-
-def report_html(report: Mapping[str, Any], transcript: Transcript, prefix: str = "r") -> str:
+def report_html(report: EvaluationReport, transcript: Transcript, prefix: str = "r") -> str:
     """Return the evaluation report: score, principles with quotes linked to the turns,
     "do this instead" items, and the numbered transcript the links point to.
 
-    `report` is the EvaluationReport as JSON (what the store keeps), so a report saved by an
-    older version still renders; `prefix` keeps anchors unique when two reports are on a page.
+    `prefix` keeps anchors unique when two reports are on one page.
     """
-    score = report.get("overall_score")
+    score = report.overall_score
     parts = [f'<div class="rp-report" data-session="{escape(transcript.session_id or "")}">']
-    if isinstance(score, int | float):
+    if score is not None:
         parts.append(f'<div class="rp-score" data-score="{score:.1f}">Overall score: '
                      f"{score:.0f} / 100</div>")
     else:
         # Never a silent zero: an evaluation that could not score says so.
         parts.append('<div class="rp-score" data-score="">Not scored</div>')
-    meta = [f"judge: {report.get('judge_model')}" if report.get("judge_model") else "",
-            f"language: {report.get('language')}" if report.get("language") else ""]
+    meta = [f"judge: {report.judge_model}" if report.judge_model else "",
+            f"language: {report.language}" if report.language else ""]
     if any(meta):
         parts.append(f"<p><small>{escape(' · '.join(m for m in meta if m))}</small></p>")
-    warnings = report.get("warnings") or []
-    if warnings:
-        parts.append("<ul>" + "".join(f"<li>⚠ {escape(str(w))}</li>" for w in warnings) + "</ul>")
+    if report.warnings:
+        parts.append("<ul>" + "".join(f"<li>⚠ {escape(w)}</li>" for w in report.warnings)
+                     + "</ul>")
     parts.append("<h3>Principles</h3>")
-    for p in report.get("principles") or []:
+    for p in report.principles:
         parts.append(_principle_html(p, transcript, prefix))
-    advice = report.get("advice") or []
     parts.append("<h3>Do this instead</h3>")
-    if not advice:
+    if not report.advice:
         parts.append("<p>No rewrites suggested for this call.</p>")
-    for item in advice:
+    for item in report.advice:
         parts.append(_advice_html(item, transcript, prefix))
     parts.append('<h3>Transcript</h3><ol class="rp-transcript">')
     for i, turn in enumerate(transcript.turns):
@@ -202,32 +195,29 @@ def report_html(report: Mapping[str, Any], transcript: Transcript, prefix: str =
     return "".join(parts)
 
 
-def _principle_html(p: Mapping[str, Any], transcript: Transcript, prefix: str) -> str:
-    status = str(p.get("status", "unscored"))
-    label = STATUS_LABELS.get(status, status)
-    score = p.get("score")
-    shown = f" · {score:g}" if isinstance(score, int | float) else ""
+def _principle_html(p: PrincipleResult, transcript: Transcript, prefix: str) -> str:
+    label = STATUS_LABELS.get(p.status, p.status)
+    shown = f" · {p.score:g}" if p.score is not None else ""
     quotes = "".join(
-        f"<li>{_turn_link(prefix, e.get('turn'), transcript)} “{escape(str(e.get('quote', '')))}”"
-        "</li>"
-        for e in p.get("evidence") or []
+        f"<li>{_turn_link(prefix, e.turn, transcript)} “{escape(e.quote)}”</li>"
+        for e in p.evidence
     )
     return (
-        f'<details class="rp-principle" data-status="{escape(status)}" open><summary>'
-        f'<span class="rp-status rp-status-{escape(status)}">{escape(label)}</span> '
-        f"<b>{escape(str(p.get('title') or p.get('id') or ''))}</b>{escape(shown)}</summary>"
-        f"<p>{escape(str(p.get('explanation') or ''))}</p>"
+        f'<details class="rp-principle" data-status="{escape(p.status)}" open><summary>'
+        f'<span class="rp-status rp-status-{escape(p.status)}">{escape(label)}</span> '
+        f"<b>{escape(p.title or p.id)}</b>{escape(shown)}</summary>"
+        f"<p>{escape(p.explanation)}</p>"
         + (f"<ul>{quotes}</ul>" if quotes else "") + "</details>"
     )
 
 
-def _advice_html(a: Mapping[str, Any], transcript: Transcript, prefix: str) -> str:
-    principle = f" ({escape(str(a['principle']))})" if a.get("principle") else ""
+def _advice_html(a: Advice, transcript: Transcript, prefix: str) -> str:
+    principle = f" ({escape(a.principle)})" if a.principle else ""
     return (
-        f'<div class="rp-advice">{_turn_link(prefix, a.get("turn"), transcript)}{principle}'
-        f"<p>You said: “{escape(str(a.get('original', '')))}”</p>"
-        f"<p><b>Try:</b> “{escape(str(a.get('rewrite', '')))}”</p>"
-        f"<p><small>{escape(str(a.get('why') or ''))}</small></p></div>"
+        f'<div class="rp-advice">{_turn_link(prefix, a.turn, transcript)}{principle}'
+        f"<p>You said: “{escape(a.original)}”</p>"
+        f"<p><b>Try:</b> “{escape(a.rewrite)}”</p>"
+        f"<p><small>{escape(a.why)}</small></p></div>"
     )
 
 
@@ -267,14 +257,14 @@ def score_figure(sessions: Sequence[SessionInfo]) -> Figure | None:
     return fig
 
 
-def write_report_files(report: Mapping[str, Any], markdown: str, session_id: str,
+def write_report_files(report: EvaluationReport, markdown: str, session_id: str,
                        directory: Path) -> tuple[Path, Path]:
     """Write the report as Markdown and as JSON into `directory`; return both paths."""
     directory.mkdir(parents=True, exist_ok=True)
     md = directory / f"report-{session_id}.md"
     js = directory / f"report-{session_id}.json"
     md.write_text(markdown, encoding="utf-8")
-    js.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    js.write_text(report.model_dump_json(indent=2), encoding="utf-8")
     return md, js
 
 
@@ -291,3 +281,22 @@ def problems_html(problems: Sequence[Problem]) -> str:
     return (f'<div class="rp-error" role="alert" id="persona-problems"><b>{count}</b>'
             '<table class="rp-problems"><tr><th>line</th><th>field</th><th>problem</th>'
             f"<th>fix</th></tr>{rows}</table></div>")
+
+
+def broken_files_html(problems: Sequence[Problem]) -> str:
+    """Return the persona files that did not load: file name, line, what is wrong, the fix.
+
+    The callers pass file names, not server paths; the scenarios that did load stay listed.
+    """
+    rows = "".join(
+        f"<tr><td><code>{escape(p.file)}</code></td><td>{p.line or ''}</td>"
+        f"<td><code>{escape(p.field)}</code></td><td>{escape(p.message)}</td>"
+        f"<td>{escape(p.fix)}</td></tr>"
+        for p in problems
+    )
+    files = len({p.file for p in problems})
+    count = f"{files} scenario file{'s' if files != 1 else ''} could not be loaded"
+    return (f'<div class="rp-error" role="alert" data-broken="{files}"><b>{count}</b> '
+            f"and {'are' if files != 1 else 'is'} left out; the other scenarios work."
+            '<table class="rp-problems"><tr><th>file</th><th>line</th><th>field</th>'
+            f"<th>problem</th><th>fix</th></tr>{rows}</table></div>")

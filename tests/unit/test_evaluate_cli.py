@@ -132,7 +132,7 @@ def test_session_is_evaluated_and_its_report_stored(settings: Settings, fake_jud
     report = EvaluationReport.model_validate_json(captured.out)
     assert "persona 'no-such-persona' not loaded" in captured.err
     assert store.info(session).score == report.overall_score
-    assert store.load_report(session) == json.loads(report.model_dump_json())
+    assert store.load_report(session) == report
 
 
 def test_unknown_session_is_an_error(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:

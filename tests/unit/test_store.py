@@ -9,6 +9,7 @@ import pytest
 
 from roleplay.errors import StoreError
 from roleplay.mood import Rung
+from roleplay.report import EvaluationReport, Evidence, PrincipleResult
 from roleplay.store import SqliteStore
 from roleplay.transcript import Turn
 
@@ -60,14 +61,34 @@ def test_list_is_newest_first_filters_by_user_and_hides_sandbox(tmp_path: Path) 
     assert len(store.list_sessions(include_sandbox=True)) == 3
 
 
-def test_end_and_report(tmp_path: Path) -> None:
+def test_a_report_comes_back_as_the_evaluation_report_it_was(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "s.sqlite3")
     sid = store.create_session("p1")
     assert store.info(sid).ended_at is None and store.load_report(sid) is None
     store.end_session(sid)
-    store.save_report(sid, {"overall": 3.5}, 3.5)
-    assert store.info(sid).ended_at is not None
-    assert store.load_report(sid) == {"overall": 3.5} and store.info(sid).score == 3.5
+    report = EvaluationReport(overall_score=62.5, principles=[PrincipleResult(
+        id="empathy", title="Acknowledge", status="partly", score=50.0, explanation="Some.",
+        evidence=[Evidence(turn=1, quote="sorry")])], language="fi", warnings=["w"])
+    store.save_report(sid, report)
+    assert store.info(sid).ended_at is not None and store.info(sid).score == 62.5
+    assert store.load_report(sid) == report
+
+
+def test_a_stored_report_that_no_longer_validates_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(path)
+    sid = store.create_session("p1")
+    # What an older version kept: a 0-1 score and a field the report no longer has.
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE sessions SET report = ? WHERE session_id = ?",
+                   ('{"overall": 0.5, "principles": []}', sid))
+    with pytest.raises(StoreError, match="no longer matches the report format.*overall.*"
+                                         "score the call again"):
+        store.load_report(sid)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE sessions SET report = ? WHERE session_id = ?", ("{not json", sid))
+    with pytest.raises(StoreError, match="no longer matches"):
+        store.load_report(sid)
 
 
 def test_unknown_session_and_unwritable_file_are_store_errors(tmp_path: Path) -> None:

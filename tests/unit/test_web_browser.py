@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_engine import FakeEngine, fake_evaluate, fake_markdown
+from fake_engine import FakeEngine, fake_evaluate
 from playwright.sync_api import Browser, Page, expect
 
 from roleplay.config import Settings
+from roleplay.report import render_markdown
 from roleplay.store import SqliteStore
 from roleplay.web.app import build_app, launch_app
 
@@ -37,7 +38,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeEng
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     settings = Settings(personas_dir=personas, port=port)
-    demo = build_app(engine, store, personas, settings, fake_evaluate, fake_markdown,
+    demo = build_app(engine, store, personas, settings, fake_evaluate, render_markdown,
                      files_dir=tmp / "files")
     launch_app(demo, settings, None, block=False)
     try:

@@ -4,19 +4,21 @@ actions of WebApp against the fake engine (no server, no browser)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
-from fake_engine import FakeEngine, fake_evaluate, fake_markdown
+from fake_engine import FakeEngine, fake_evaluate
 
 from roleplay.config import Settings
 from roleplay.errors import ConfigError, PersonaError
 from roleplay.personas import parse_persona
+from roleplay.report import Advice, EvaluationReport, Evidence, PrincipleResult, render_markdown
 from roleplay.store import SqliteStore
 from roleplay.transcript import Transcript, Turn
 from roleplay.users import User, Users, load_users
 from roleplay.web import render
-from roleplay.web.app import Identity, NotAllowed, WebApp
+from roleplay.web.actions import Identity, NotAllowed, WebApp
 from roleplay.web.publish import publish_persona
 
 DATA = Path(__file__).parent / "data" / "personas"
@@ -40,8 +42,8 @@ def test_users_file_gives_roles_and_checks_passwords(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("users:\n  - {name: ann, password: x, role: admin}\n", "users.0.role"),
-    ("users:\n  - {name: ann, password: x, rol: trainer}\n", "users.0.rol"),
+    ("users:\n  - {name: ann, password: x, role: admin}\n", "users[0].role"),
+    ("users:\n  - {name: ann, password: x, rol: trainer}\n", "users[0].rol"),
     ("users: []\n", "users"),
     ("users:\n  - {name: ann, password: x}\n  - {name: ann, password: y}\n", "listed twice"),
     ("users: [\n", "not valid YAML"),
@@ -49,7 +51,7 @@ def test_users_file_gives_roles_and_checks_passwords(tmp_path: Path) -> None:
 def test_broken_users_file_names_the_problem(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "users.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=expected.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=expected.replace(".", r"\.").replace("[", r"\[")):
         load_users(path)
 
 
@@ -110,11 +112,11 @@ def _transcript() -> Transcript:
 
 
 def test_report_links_quotes_to_existing_turn_anchors_and_escapes_them() -> None:
-    report = {"overall_score": 42.4, "principles": [{
-        "id": "p", "title": "No <i>dismissing</i>", "status": "violated", "score": 0,
-        "explanation": "x", "evidence": [{"turn": 1, "quote": "<b>calm down</b>"}]}],
-        "advice": [{"turn": 1, "original": "<b>calm down</b>", "rewrite": "I hear you.",
-                    "principle": "p", "why": "w"}]}
+    report = EvaluationReport(overall_score=42.4, principles=[PrincipleResult(
+        id="p", title="No <i>dismissing</i>", status="violated", score=0, explanation="x",
+        evidence=[Evidence(turn=1, quote="<b>calm down</b>")])],
+        advice=[Advice(turn=1, original="<b>calm down</b>", rewrite="I hear you.",
+                       principle="p", why="w")])
     html = render.report_html(report, _transcript(), prefix="h")
     assert 'href="#h-turn-1"' in html and 'id="h-turn-1"' in html
     assert "<b>calm down</b>" not in html and "&lt;b&gt;calm down&lt;/b&gt;" in html
@@ -123,14 +125,13 @@ def test_report_links_quotes_to_existing_turn_anchors_and_escapes_them() -> None
 
 
 def test_report_without_a_score_says_not_scored_never_zero() -> None:
-    html = render.report_html({"overall_score": None, "principles": [], "advice": []},
-                              _transcript())
+    html = render.report_html(EvaluationReport(overall_score=None), _transcript())
     assert "Not scored" in html and "0 / 100" not in html
 
 
 def test_evidence_pointing_outside_the_transcript_gets_no_link() -> None:
-    report = {"overall_score": 50, "advice": [], "principles": [{
-        "id": "p", "title": "t", "status": "met", "evidence": [{"turn": 9, "quote": "q"}]}]}
+    report = EvaluationReport(overall_score=50, principles=[PrincipleResult(
+        id="p", title="t", status="met", explanation="", evidence=[Evidence(turn=9, quote="q")])])
     assert "#r-turn-9" not in render.report_html(report, _transcript())
 
 
@@ -158,7 +159,7 @@ def make_app(store: SqliteStore, personas_dir: Path, tmp_path: Path,
              users: Users | None = None) -> tuple[WebApp, FakeEngine]:
     engine = FakeEngine(store)
     app = WebApp(engine, store, personas_dir, Settings(personas_dir=personas_dir),
-                 fake_evaluate, fake_markdown, users=users, files_dir=tmp_path / "files")
+                 fake_evaluate, render_markdown, users=users, files_dir=tmp_path / "files")
     return app, engine
 
 
@@ -178,9 +179,10 @@ def test_a_call_streams_moves_the_mood_and_ends_in_a_saved_report(
     report = app.end(session)
     info = store.info(session.session_id)
     assert info.ended_at is not None and info.score == 50.0
-    assert store.load_report(session.session_id)["overall_score"] == 50.0  # type: ignore[index]
+    saved = store.load_report(session.session_id)
+    assert saved is not None and saved.overall_score == 50.0
     assert "50 / 100" in report.html and report.plot is not None
-    assert report.markdown_file and report.markdown_file.read_text().startswith("# Report")
+    assert report.markdown_file and report.markdown_file.read_text().startswith("# Call evaluation")
     assert report.json_file and json.loads(report.json_file.read_text())["overall_score"] == 50
     # An ended call takes no more lines.
     [refused] = list(app.say(session, "one more thing"))
@@ -314,3 +316,32 @@ def test_an_ended_call_without_a_report_can_be_scored_later_only_by_its_owner(
         app.score_stored(session.session_id, BOB, "h")
     view = app.score_stored(session.session_id, ANN, "h")
     assert "50 / 100" in view.html and store.info(session.session_id).score == 50.0
+
+
+def test_a_saved_report_that_no_longer_loads_is_shown_as_such_and_can_be_scored_again(
+        store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
+    app, _ = make_app(store, personas_dir, tmp_path)
+    session = app.start("late-parcel", ANN)
+    list(app.say(session, "Sorry, Maria."))
+    app.end(session)
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:  # a report kept by an older version
+        db.execute("UPDATE sessions SET report = ? WHERE session_id = ?",
+                   ('{"overall_score": 0.5, "grade": "B"}', session.session_id))
+    view = app.stored_report(session.session_id, ANN, "h")
+    assert view is not None and view.rescore and view.json_file is None
+    assert "no longer matches the report format" in view.html and "rp-error" in view.html
+    again = app.score_stored(session.session_id, ANN, "h")
+    assert "50 / 100" in again.html and not again.rescore
+
+
+def test_a_broken_persona_file_is_reported_by_name_and_the_others_stay(
+        store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
+    (personas_dir / "broken.yaml").write_bytes(b"id: broken\x00\ntitle: x\n")
+    app, _ = make_app(store, personas_dir, tmp_path)
+    personas, problems = app.catalogue()
+    assert list(personas) == ["late-parcel"]
+    assert {p.file for p in problems} == {"broken.yaml"}
+    html = render.broken_files_html(problems)
+    assert "broken.yaml" in html and str(personas_dir) not in html
+    assert "Traceback" not in html and "Error" not in html
+    assert app.start("late-parcel", ANN).transcript.turns

@@ -14,11 +14,12 @@ from pathlib import Path
 import gradio as gr
 import httpx
 import pytest
-from fake_engine import FakeEngine, fake_evaluate, fake_markdown
+from fake_engine import FakeEngine, fake_evaluate
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from roleplay.config import Settings
+from roleplay.report import render_markdown
 from roleplay.store import SqliteStore
 from roleplay.users import User, Users
 from roleplay.web.app import build_app, launch_app
@@ -45,7 +46,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                    User(name="tess", password="tess-pw", role="trainer")])
     settings = Settings(personas_dir=personas, port=free_port(), concurrency=3)
     demo = build_app(FakeEngine(store), store, personas, settings, fake_evaluate,
-                     fake_markdown, users, files_dir=tmp / "files")
+                     render_markdown, users, files_dir=tmp / "files")
     launch_app(demo, settings, users, block=False)
     try:
         yield f"http://127.0.0.1:{settings.port}/", personas, demo
