@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING
 from roleplay.errors import PersonaError, RoleplayError, TranscriptError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from roleplay.config import Settings
+    from roleplay.harness.runner import HarnessResult
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
 
@@ -218,6 +221,71 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- appraise (the appraisal's classifier) ----------------------------------------------
+
+def cmd_appraise_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Retrain the appraisal classifier from the dev set on the embedded model's embeddings."""
+    from pathlib import Path
+
+    from roleplay.appraisal import MODEL_DIR
+    from roleplay.embedding import embedding_client
+    from roleplay.harness.moves import (
+        CachedEmbeddings,
+        MoveScores,
+        file_hash,
+        load_lines,
+        render,
+        train,
+    )
+
+    dev = Path(args.dev) if args.dev else settings.evals_dir / "moves" / "dev.jsonl"
+    lines = load_lines(dev)
+    client = CachedEmbeddings(embedding_client(settings),
+                              settings.cache_dir / "appraisal-embeddings.npz")
+    model, notes = train(lines, client, file_hash(dev))
+    out = Path(args.out) if args.out else MODEL_DIR
+    model.save(out)
+    for note in notes:
+        print(note, file=sys.stderr)
+    print("cross-validated on dev (lexicon + model, thresholds chosen out of fold):")
+    print(render(MoveScores.model_validate(model.meta.cv)))
+    print(f"saved to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_appraise_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the shipped classifier's dev CV scores, or measure it on --heldout."""
+    from pathlib import Path
+
+    from roleplay.appraisal import AppraisalModel, LexicalAppraiser, ModelAppraiser
+    from roleplay.embedding import embedding_client
+    from roleplay.harness.moves import (
+        CachedEmbeddings,
+        MoveScores,
+        load_lines,
+        measure,
+        render,
+        scores_json,
+    )
+
+    model = AppraisalModel.load()
+    if not args.heldout and not args.file:
+        print(f"dev cross-validation recorded at training ({model.meta.trained_at:%Y-%m-%d %H:%M}"
+              f" UTC, {model.meta.dev_lines} lines):")
+        print(render(MoveScores.model_validate(model.meta.cv)))
+        return 0
+    path = Path(args.file) if args.file else settings.evals_dir / "moves" / "heldout.jsonl"
+    lines = load_lines(path)
+    if args.lexicon:
+        result = measure(lines, LexicalAppraiser())
+    else:
+        client = CachedEmbeddings(embedding_client(settings),
+                                  settings.cache_dir / "appraisal-embeddings.npz")
+        result = measure(lines, ModelAppraiser(client, model))
+    print(scores_json(result) if args.json else render(result))
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,6 +351,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--persona", default=None)
     p.add_argument("--runs", type=int, default=3)
     p.set_defaults(handler=cmd_bench)
+
+    appraise = sub.add_parser("appraise", help="train and measure the appraisal of trainee lines")
+    asub = appraise.add_subparsers(dest="appraise_command", required=True)
+    p = asub.add_parser("train", help="retrain the classifier from evals/moves/dev.jsonl")
+    p.add_argument("--dev", metavar="FILE", help="default evals/moves/dev.jsonl")
+    p.add_argument("--out", metavar="DIR", help="default roleplay/appraisal_model")
+    p.set_defaults(handler=cmd_appraise_train)
+    p = asub.add_parser("eval", help="dev CV scores, or measure on --heldout")
+    p.add_argument("--heldout", action="store_true", help="measure on evals/moves/heldout.jsonl")
+    p.add_argument("--file", metavar="FILE", help="measure on another labelled JSONL file")
+    p.add_argument("--lexicon", action="store_true", help="the phrase lists alone, for comparison")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_appraise_eval)
     return parser
 
 

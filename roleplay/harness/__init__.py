@@ -1,17 +1,21 @@
-"""The eval harness: persona contracts and judge calibration, gated by thresholds.
+"""The eval package: persona contracts, the judge's metrics and calibration, the gate.
+
+    from roleplay.harness.setup import inputs_from_settings
+    from roleplay.harness.runner import run_harness
+    from roleplay.harness.report import write_report
 
     inputs = inputs_from_settings(settings, sections=["personas", "judge"])
     result = run_harness(inputs)          # HarnessResult: runs, evaluations, metrics, checks
     write_report(result, Path("evals/report"))
     exit(0 if result.passed else 1)
 
-`roleplay eval` is this, with a progress bar. Modules: contracts (persona runs and their
-checks), judging (the evaluator on the development set), metrics, language (which
-language a reply is in), thresholds (the gate), runner, report and plots.
+`roleplay eval` is this, with a progress bar; `roleplay eval --calibrate` runs
+`calibrate.calibrate` instead. Modules: contracts (persona runs and their checks), judging
+(the evaluator on the development set), devset (its loader), metrics (every metric
+function, once), calibration (the judge's calibration file), calibrate (measuring it),
+thresholds (the gate), setup (inputs from Settings; every file through `EvalFiles`),
+runner, report, replies (every reply written out for reading) and plots.
+
+This file imports nothing: the judge imports `harness.calibration`, and that must not pull
+in the runner, the engine or the progress bar.
 """
-
-from roleplay.harness.runner import HarnessInputs, HarnessResult, run_harness, score
-from roleplay.harness.setup import EVALS_DIR, inputs_from_settings
-
-__all__ = ["EVALS_DIR", "HarnessInputs", "HarnessResult", "inputs_from_settings", "run_harness",
-           "score"]

@@ -122,6 +122,19 @@ class ReplyCheck(BaseModel):
         """The first draft was kept."""
         return self.restarts == 0 and self.blocked is None
 
+    def problems(self, expected_language: str) -> list[str]:
+        """What is wrong with this reply, one short phrase each; empty when nothing is."""
+        if self.blocked:
+            return [f"never came: every draft broke character ({self.blocked})"]
+        out = []
+        if not self.in_character:
+            out.append(f"out of character ({self.character_problem})")
+        if not self.profanity_ok():
+            out.append(f"swears on {self.rung.value}")
+        if self.language_ok(expected_language) is False:
+            out.append(f"in {self.language}, not {expected_language}")
+        return out
+
 
 class RunResult(BaseModel):
     """One run of one task: the conversation, the mood path and every check."""
@@ -162,15 +175,7 @@ class RunResult(BaseModel):
             path = " > ".join(r.value for r in self.mood_path)
             out.append(f"mood did not move as expected under {self.strategy} handling: {path}")
         for i, r in enumerate(self.replies, 1):
-            if r.blocked:
-                out.append(f"reply {i} never came: every draft broke character ({r.blocked})")
-                continue
-            if not r.in_character:
-                out.append(f"reply {i} out of character ({r.character_problem})")
-            if not r.profanity_ok():
-                out.append(f"reply {i} swears on {r.rung.value}")
-            if r.language_ok(self.language) is False:
-                out.append(f"reply {i} in {r.language}, not {self.language}")
+            out += [f"reply {i} {problem}" for problem in r.problems(self.language)]
         return out
 
     @property

@@ -1,16 +1,51 @@
-"""Metric functions of the eval harness: precision/recall, Cohen's kappa, rates, pass^k.
+"""The metric functions of the eval package, each defined here once.
 
-The AUC is `roleplay.calibration.auc`, the evaluator's own. Its precision/recall and
-kappa are methods of its `Measurement` (one evaluation loop, no injections of the
-harness's choosing, no repeats), so the harness keeps these as plain functions over lists.
+AUC, the Youden threshold search, precision/recall, Cohen's kappa, mean, rate and pass^k
+are plain functions over lists, used by the judge's metrics (`judging`), the calibration
+of its checks (`calibrate`) and the persona contracts (`contracts`).
 A metric that cannot be computed (no positives, one class only) returns None, never a
 made-up 0 or 1: the thresholds treat None as "not measured", which fails a gated metric.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+
+
+def auc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    if not positives or not negatives:
+        return None
+    wins = 0.0
+    for p in positives:
+        for q in negatives:
+            wins += 1.0 if p > q else 0.5 if p == q else 0.0
+    return wins / (len(positives) * len(negatives))
+
+
+def youden_threshold(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """Return the cut between observed scores that maximises sensitivity + specificity - 1.
+
+    A score at or above the cut counts as positive. The cut is kept inside [0.01, 0.99]:
+    the scores are probabilities, and a cut at 0 or 1 would make the check always or
+    never say yes.
+    """
+    values = sorted(set(positives) | set(negatives))
+    if not values:
+        return 0.5
+    middles = [(a + b) / 2 for a, b in itertools.pairwise(values)]
+    cuts = [values[0] - 1e-9, *middles, values[-1] + 1e-9]
+    best, best_j = 0.5, -2.0
+    for cut in cuts:
+        tpr = sum(p >= cut for p in positives) / len(positives) if positives else 0.0
+        tnr = sum(q < cut for q in negatives) / len(negatives) if negatives else 0.0
+        j = tpr + tnr - 1
+        # Among equal J, prefer the cut nearest the middle: less fitted to the extremes.
+        if j > best_j + 1e-12 or (abs(j - best_j) <= 1e-12 and abs(cut - 0.5) < abs(best - 0.5)):
+            best, best_j = cut, j
+    return round(min(max(best, 0.01), 0.99), 3)
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,19 @@ def _status_of(result: HarnessResult, metric: str) -> str:
     return ""
 
 
+METRIC_HEADER = ["metric", "value", "threshold", "status", "meaning"]
+
+
+def metric_rows(result: HarnessResult, prefix: str, names: dict[str, str]) -> list[list[str]]:
+    """One row per metric of `names`: name, value, threshold, pass/FAIL and meaning."""
+    rows = []
+    for key, what in names.items():
+        name = f"{prefix}.{key}"
+        rows.append([name, fmt(result.metrics.get(name)), _threshold_of(result, name),
+                     _status_of(result, name), what])
+    return rows
+
+
 def headline(result: HarnessResult) -> str:
     """One line: PASS/FAIL, how many checks, the model and the wall time."""
     verdict = "PASS" if result.passed else "FAIL"
@@ -145,12 +158,7 @@ def render_markdown(result: HarnessResult) -> str:
         lines.append("")
     if "personas" in result.sections:
         lines += ["## Persona contracts", ""]
-        rows = []
-        for key, what in PERSONA_METRICS.items():
-            name = f"personas.{key}"
-            rows.append([name, fmt(result.metrics.get(name)), _threshold_of(result, name),
-                         _status_of(result, name), what])
-        lines += _md_table(["metric", "value", "threshold", "status", "meaning"], rows)
+        lines += _md_table(METRIC_HEADER, metric_rows(result, "personas", PERSONA_METRICS))
         ids = persona_ids(result)
         keys = ["in_character_rate", "profanity_rung_rate", "language_rate", "mood_good_rate",
                 "mood_bad_rate", "pass_k"]
@@ -165,12 +173,7 @@ def render_markdown(result: HarnessResult) -> str:
                                  r["first_failure"]] for r in bad])
     if "judge" in result.sections:
         lines += ["## Judge calibration", ""]
-        rows = []
-        for key, what in JUDGE_METRICS.items():
-            name = f"judge.{key}"
-            rows.append([name, fmt(result.metrics.get(name)), _threshold_of(result, name),
-                         _status_of(result, name), what])
-        lines += _md_table(["metric", "value", "threshold", "status", "meaning"], rows)
+        lines += _md_table(METRIC_HEADER, metric_rows(result, "judge", JUDGE_METRICS))
         lines += ["### `violated` per principle", ""]
         lines += _md_table(["principle", "precision", "recall", "labelled violations"],
                            _principle_rows(result))
@@ -244,15 +247,12 @@ def _html_table(header: list[str], rows: list[list[str]], raw: set[int] | None =
     return f"<div class='wide'><table><tr>{head}</tr>{body}</table></div>"
 
 
-def _metric_rows(result: HarnessResult, prefix: str, names: dict[str, str]) -> list[list[str]]:
+def _html_metrics(result: HarnessResult, prefix: str, names: dict[str, str]) -> str:
     rows = []
-    for key, what in names.items():
-        name = f"{prefix}.{key}"
-        status = _status_of(result, name)
+    for name, value, threshold, status, what in metric_rows(result, prefix, names):
         badge = f'<span class="{status}">{status}</span>' if status else ""
-        rows.append([_h(name), _h(fmt(result.metrics.get(name))),
-                     _h(_threshold_of(result, name)), badge, _h(what)])
-    return rows
+        rows.append([_h(name), _h(value), _h(threshold), badge, _h(what)])
+    return _html_table(METRIC_HEADER, rows, raw={0, 1, 2, 3, 4})
 
 
 def _img(uri: str | None, alt: str) -> str:
@@ -263,13 +263,7 @@ def _conversation(run: RunResult) -> str:
     mood = " → ".join(_h(r.value) for r in run.mood_path)
     lines = [f"<b>{_h(run.persona_id)} / {_h(run.script_id)} run {run.run}</b> (mood {mood})"]
     for c in run.replies:
-        flags = []
-        if not c.in_character:
-            flags.append(f"OUT OF CHARACTER: {c.character_problem}")
-        if not c.profanity_ok():
-            flags.append(f"swears on {c.rung.value}")
-        if c.language_ok(run.language) is False:
-            flags.append(f"language {c.language}")
+        flags = c.problems(run.language)
         mark = f' <span class="FAIL">[{_h("; ".join(flags))}]</span>' if flags else ""
         lines.append(f"trainee: {_h(c.trainee)}\ncustomer ({_h(c.rung.value)}"
                      f"{', regenerated ' + str(c.restarts) + 'x' if c.restarts else ''}): "
@@ -298,9 +292,7 @@ def render_html(result: HarnessResult) -> str:
                      + "</ul>")
     if "personas" in result.sections:
         parts.append("<h2>Persona contracts</h2>")
-        parts.append(_html_table(["metric", "value", "threshold", "status", "meaning"],
-                                 _metric_rows(result, "personas", PERSONA_METRICS),
-                                 raw={0, 1, 2, 3, 4}))
+        parts.append(_html_metrics(result, "personas", PERSONA_METRICS))
         keys = list(PERSONA_METRICS)
         rows = [[pid] + [fmt(result.metrics.get(f"personas.{pid}.{k}")) for k in keys]
                 for pid in persona_ids(result)]
@@ -322,9 +314,7 @@ def render_html(result: HarnessResult) -> str:
     if "judge" in result.sections:
         labels: dict[str, str] = {i: lab.quality for i, lab in result.dev_labels.items()}
         parts.append("<h2>Judge calibration</h2>")
-        parts.append(_html_table(["metric", "value", "threshold", "status", "meaning"],
-                                 _metric_rows(result, "judge", JUDGE_METRICS),
-                                 raw={0, 1, 2, 3, 4}))
+        parts.append(_html_metrics(result, "judge", JUDGE_METRICS))
         parts.append("<h3>Overall scores, good vs bad</h3>")
         parts.append(_img(plots.scores_good_bad(result.evaluations, labels), "scores"))
         parts.append("<h3>Precision and recall of <code>violated</code> per principle</h3>")

@@ -19,7 +19,6 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
-from roleplay.calibration import DevCase
 from roleplay.harness.contracts import (
     ReplyEventSource,
     RunResult,
@@ -28,6 +27,7 @@ from roleplay.harness.contracts import (
     run_task,
     tasks_for,
 )
+from roleplay.harness.devset import DevCase
 from roleplay.harness.judging import (
     EvaluateFn,
     Evaluation,
@@ -35,7 +35,6 @@ from roleplay.harness.judging import (
     injected_variants,
     repeat_items,
     run_one,
-    turns_of,
 )
 from roleplay.harness.thresholds import Check, Thresholds, apply_thresholds
 from roleplay.personas import Persona
@@ -153,10 +152,10 @@ def _run_judge(inputs: HarnessInputs, bar: Any) -> list[Evaluation]:
     evaluate = inputs.evaluate
     size = inputs.thresholds.run
     work: list[tuple[DevCase, Any, Literal["plain", "injected", "repeat"]]] = []
-    work += [(item, turns_of(item), "plain") for item in inputs.dev_items]
+    work += [(item, item.transcript().turns, "plain") for item in inputs.dev_items]
     work += [(item, turns, "injected")
              for item, turns in injected_variants(inputs.dev_items, size.injection_transcripts)]
-    work += [(item, turns_of(item), "repeat")
+    work += [(item, item.transcript().turns, "repeat")
              for item in repeat_items(inputs.dev_items, size.repeat_transcripts)]
 
     def one(job: tuple[DevCase, Any, Literal["plain", "injected", "repeat"]]) -> Evaluation:

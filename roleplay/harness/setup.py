@@ -1,30 +1,59 @@
 """Builds the harness's inputs from Settings: personas, scripts, engine, evaluator, thresholds.
 
 Kept apart from the runner so that tests can hand the runner fakes, and apart from cli.py
-so that argument parsing stays in cli.py.
+so that argument parsing stays in cli.py. Every file is found through Settings
+(`evals_dir`, `personas_dir`, `prompts_dir`), never through the checkout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from roleplay.config import PROJECT_ROOT, Settings
+from roleplay.config import Settings
 from roleplay.errors import ConfigError
-from roleplay.harness.contracts import ReplyEventSource
-from roleplay.harness.judging import load_dev_set
+from roleplay.harness.calibration import CheckCalibration, calibration_file
+from roleplay.harness.contracts import ReplyEventSource, Script
+from roleplay.harness.devset import load_dev_set, select_cases
 from roleplay.harness.runner import SECTIONS, HarnessInputs, Section
 from roleplay.harness.scripts import load_scripts
 from roleplay.harness.thresholds import load_thresholds
 from roleplay.personas import Persona, load_personas
 
-EVALS_DIR = PROJECT_ROOT / "evals"
-THRESHOLDS_FILE = EVALS_DIR / "thresholds.yaml"
-SCRIPTED_FILE = EVALS_DIR / "scripted_trainees.yaml"
-ADVERSARIAL_FILE = EVALS_DIR / "adversarial.yaml"
-DEV_SET_FILE = EVALS_DIR / "datasets" / "dev.jsonl"
 RUBRIC_FILE = "rubric.yaml"
+
+
+@dataclass(frozen=True)
+class EvalFiles:
+    """Where the eval files of `settings` are: all of them under `Settings.evals_dir`."""
+
+    settings: Settings
+
+    @property
+    def thresholds(self) -> Path:
+        return self.settings.evals_dir / "thresholds.yaml"
+
+    @property
+    def scripted(self) -> Path:
+        return self.settings.evals_dir / "scripted_trainees.yaml"
+
+    @property
+    def adversarial(self) -> Path:
+        return self.settings.evals_dir / "adversarial.yaml"
+
+    @property
+    def dev_set(self) -> Path:
+        return self.settings.evals_dir / "datasets" / "dev.jsonl"
+
+    @property
+    def calibration(self) -> Path:
+        return calibration_file(self.settings)
+
+    @property
+    def rubric(self) -> Path:
+        return self.settings.prompts_dir / RUBRIC_FILE
 
 
 def select_personas(personas: dict[str, Persona], ids: Sequence[str] | None) -> list[Persona]:
@@ -45,30 +74,48 @@ def backend_name(settings: Settings) -> str:
     return settings.base_url or "embedded llama.cpp (xllamacpp)"
 
 
+def select_scripts(scripts: Sequence[Script], ids: Sequence[str] | None) -> list[Script]:
+    """Return the scripts named by `ids` (all when None); ConfigError names unknown ids."""
+    if not ids:
+        return list(scripts)
+    unknown = sorted(set(ids) - {s.id for s in scripts})
+    if unknown:
+        raise ConfigError(f"no script {', '.join(map(repr, unknown))}; the ids are in "
+                          "scripted_trainees.yaml and adversarial.yaml")
+    return [s for s in scripts if s.id in set(ids)]
+
+
 def inputs_from_settings(settings: Settings, sections: Sequence[Section] = SECTIONS,
                          persona_ids: Sequence[str] | None = None, k: int | None = None,
-                         thresholds_file: Path = THRESHOLDS_FILE, progress: bool = True,
+                         thresholds_file: Path | None = None, progress: bool = True,
+                         script_ids: Sequence[str] | None = None,
+                         case_ids: Sequence[str] | None = None, judge_model: bool = True,
                          ) -> HarnessInputs:
-    """Return the inputs of a harness run on the configured backend."""
-    thresholds = load_thresholds(thresholds_file)
-    inputs = HarnessInputs(thresholds=thresholds, sections=list(sections), k=k,
-                           backend=backend_name(settings), customer_model=settings.model,
-                           eval_model=settings.eval_model, progress=progress,
-                           thresholds_file=_shown(thresholds_file))
+    """Return the inputs of a harness run on the configured backend.
+
+    `judge_model=False` evaluates with the phrase detectors alone (no model call).
+    """
+    files = EvalFiles(settings)
+    thresholds_file = thresholds_file or files.thresholds
+    inputs = HarnessInputs(thresholds=load_thresholds(thresholds_file), sections=list(sections),
+                           k=k, backend=backend_name(settings), customer_model=settings.model,
+                           eval_model=settings.eval_model if judge_model else "none (detectors)",
+                           progress=progress, thresholds_file=_shown(thresholds_file))
     if "personas" in sections:
         inputs.personas = select_personas(load_personas(settings.personas_dir), persona_ids)
-        inputs.scripts = load_scripts(SCRIPTED_FILE, ADVERSARIAL_FILE)
+        scripts = load_scripts(files.scripted, files.adversarial)
+        inputs.scripts = select_scripts(scripts, script_ids)
         inputs.engine_factory = partial(_engine, settings)
     if "judge" in sections:
         from roleplay.evaluator import evaluate
         from roleplay.judge import Judge
         from roleplay.rubric import load_rubric
 
-        inputs.dev_items = load_dev_set(DEV_SET_FILE)
-        rubric = load_rubric(settings.prompts_dir / RUBRIC_FILE)
+        inputs.dev_items = select_cases(load_dev_set(files.dev_set), case_ids)
+        judge = Judge.from_settings(settings) if judge_model else None
         # advice=False: the rewrites change no score or status and are the slowest step; the
         # harness measures scoring, the evaluator's own tests cover the advice.
-        inputs.evaluate = partial(evaluate, rubric=rubric, judge=Judge.from_settings(settings),
+        inputs.evaluate = partial(evaluate, rubric=load_rubric(files.rubric), judge=judge,
                                   advice=False)
     return inputs
 
@@ -83,7 +130,25 @@ def _engine(settings: Settings) -> ReplyEventSource:
 
 
 def _shown(path: Path) -> str:
+    # Relative to where the command runs, as a reader of the report typed it.
     try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
+        return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def calibrate_from_settings(settings: Settings, case_ids: Sequence[str] | None = None,
+                            scores_file: Path | None = None,
+                            progress: Callable[[str], None] | None = None,
+                            ) -> tuple[list[CheckCalibration], Path]:
+    """Calibrate the configured judge's checks; return the results and the file written."""
+    from roleplay.harness.calibrate import calibrate
+    from roleplay.judge import Judge
+    from roleplay.rubric import load_rubric
+
+    files = EvalFiles(settings)
+    cases = select_cases(load_dev_set(files.dev_set), case_ids)
+    results = calibrate(cases, load_rubric(files.rubric), Judge.from_settings(settings),
+                        files.calibration, scores_file=scores_file,
+                        note=f"{len(cases)} cases of {files.dev_set.name}", progress=progress)
+    return results, files.calibration

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from roleplay.config import get_settings
-from roleplay.harness import inputs_from_settings, run_harness
 from roleplay.harness.contracts import Script
 from roleplay.harness.report import write_report
+from roleplay.harness.runner import run_harness
+from roleplay.harness.setup import inputs_from_settings
 from roleplay.harness.thresholds import Thresholds
 from roleplay.personas import Persona, load_personas
 

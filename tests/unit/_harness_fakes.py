@@ -18,10 +18,10 @@ from typing import Any, Literal
 import httpx
 
 from roleplay.backends import CustomerModel
-from roleplay.calibration import DevCase
 from roleplay.config import PROJECT_ROOT, Settings
 from roleplay.conversation import ConversationEngine
 from roleplay.harness.contracts import Script
+from roleplay.harness.devset import DevCase
 from roleplay.harness.thresholds import Thresholds
 from roleplay.personas import Persona, load_personas
 from roleplay.report import EvaluationReport, Evidence, PrincipleResult
@@ -154,24 +154,31 @@ SCRIPTS: list[Script] = [
 ]
 
 
+# metric pattern: (kind, bound, measured); "max" for metrics where lower is better.
+_BOUNDS: dict[str, tuple[str, float, float]] = {
+    "personas.in_character_rate": ("min", 0.9, 1.0),
+    "personas.first_try_rate": ("min", 0.6, 1.0),
+    "personas.*.in_character_rate": ("min", 0.8, 1.0),
+    "personas.profanity_rung_rate": ("min", 0.9, 1.0),
+    "personas.language_rate": ("min", 0.9, 1.0),
+    "personas.mood_good_rate": ("min", 0.8, 1.0),
+    "personas.mood_bad_rate": ("min", 0.8, 1.0),
+    "personas.pass_k": ("min", 0.8, 1.0),
+    "judge.auc": ("min", 0.7, 0.9),
+    "judge.kappa": ("min", 0.3, 0.6),
+    "judge.verbatim_quote_share": ("min", 1.0, 1.0),
+    "judge.injection_max_abs_delta": ("max", 5, 0.0),
+    "judge.repeat_status_agreement": ("min", 0.9, 1.0),
+}
+
+
 def thresholds(**run: Any) -> Thresholds:
     """Thresholds a well-behaved fake meets and a broken one does not."""
+    metrics = {name: {kind: bound, "measured": measured, "margin": abs(measured - bound)}
+               for name, (kind, bound, measured) in _BOUNDS.items()}
     return Thresholds.model_validate({"run": {"k": 2, "injection_transcripts": 2,
-                                              "repeat_transcripts": 2, **run}, "metrics": {
-        "personas.in_character_rate": {"min": 0.9, "measured": 1.0, "margin": 0.1},
-        "personas.first_try_rate": {"min": 0.6, "measured": 1.0, "margin": 0.4},
-        "personas.*.in_character_rate": {"min": 0.8, "measured": 1.0, "margin": 0.2},
-        "personas.profanity_rung_rate": {"min": 0.9, "measured": 1.0, "margin": 0.1},
-        "personas.language_rate": {"min": 0.9, "measured": 1.0, "margin": 0.1},
-        "personas.mood_good_rate": {"min": 0.8, "measured": 1.0, "margin": 0.2},
-        "personas.mood_bad_rate": {"min": 0.8, "measured": 1.0, "margin": 0.2},
-        "personas.pass_k": {"min": 0.8, "measured": 1.0, "margin": 0.2},
-        "judge.auc": {"min": 0.7, "measured": 0.9, "margin": 0.2},
-        "judge.kappa": {"min": 0.3, "measured": 0.6, "margin": 0.3},
-        "judge.verbatim_quote_share": {"min": 1.0, "measured": 1.0, "margin": 0.0},
-        "judge.injection_max_abs_delta": {"max": 5, "measured": 0.0, "margin": 5},
-        "judge.repeat_status_agreement": {"min": 0.9, "measured": 1.0, "margin": 0.1},
-    }})
+                                              "repeat_transcripts": 2, **run},
+                                      "metrics": metrics})
 
 
 # --- the judge side ------------------------------------------------------------------------

@@ -56,23 +56,21 @@ def test_persona_admitting_to_be_an_ai_fails_naming_the_metric() -> None:
     assert "every draft broke character" in run.failures()[0]
 
 
-def test_swearing_below_the_cursing_rung_fails_the_profanity_metric() -> None:
-    broken = broken_persona("cable-repair-late", BREAK_SWEAR)
-    result = run_harness(_inputs([broken]))
-    failing = {c.metric for c in result.failures}
-    assert "personas.profanity_rung_rate" in failing
-    assert "personas.in_character_rate" not in failing
-
-
-def test_a_prompt_the_engine_has_to_patch_fails_the_first_try_metric() -> None:
+@pytest.mark.parametrize("instruction, fails, holds", [
+    # Swearing below the cursing rung fails profanity, not character.
+    (BREAK_SWEAR, "personas.profanity_rung_rate", "personas.in_character_rate"),
     # The engine keeps the clean sentences before the swearing, so the trainee sees a clean
     # reply; only first_try_rate shows that the persona's prompt makes the model misbehave.
-    broken = broken_persona("cable-repair-late", BREAK_SWEAR_AT_END)
-    result = run_harness(_inputs([broken]))
+    (BREAK_SWEAR_AT_END, "personas.first_try_rate", "personas.profanity_rung_rate"),
+])
+def test_a_swearing_prompt_fails_the_metric_that_shows_it(instruction: str, fails: str,
+                                                          holds: str) -> None:
+    result = run_harness(_inputs([broken_persona("cable-repair-late", instruction)]))
     failing = {c.metric for c in result.failures}
-    assert "personas.first_try_rate" in failing
-    assert "personas.profanity_rung_rate" not in failing
-    assert all(c.profanity_ok() for r in result.runs for c in r.replies)
+    assert fails in failing
+    assert holds not in failing
+    if instruction == BREAK_SWEAR_AT_END:
+        assert all(c.profanity_ok() for r in result.runs for c in r.replies)
 
 
 def test_a_finnish_customer_answering_in_english_fails_the_language_metric() -> None:
@@ -154,12 +152,12 @@ def test_capped_probes_are_shared_out_over_the_personas_of_a_language() -> None:
 
 @pytest.mark.parametrize("persona_id", sorted(PERSONAS))
 def test_every_shipped_persona_has_good_and_bad_scripts_in_its_language(persona_id: str) -> None:
+    from roleplay.config import Settings
     from roleplay.harness.scripts import load_scripts
-    from roleplay.harness.setup import ADVERSARIAL_FILE, SCRIPTED_FILE
+    from roleplay.harness.setup import EvalFiles
 
-    if not SCRIPTED_FILE.exists() or not ADVERSARIAL_FILE.exists():
-        pytest.skip("the conversation engine's scripts have not landed")
-    scripts = tasks_for(PERSONAS[persona_id], load_scripts(SCRIPTED_FILE, ADVERSARIAL_FILE))
+    files = EvalFiles(Settings())
+    scripts = tasks_for(PERSONAS[persona_id], load_scripts(files.scripted, files.adversarial))
     assert {s.strategy for s in scripts} == {"good", "bad", "adversarial"}
 
 

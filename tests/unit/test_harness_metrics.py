@@ -6,10 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from roleplay.calibration import auc
 from roleplay.errors import ConfigError
 from roleplay.harness.language import detect_language
-from roleplay.harness.metrics import cohens_kappa, pass_hat_k, precision_recall, rate
+from roleplay.harness.metrics import (
+    auc,
+    cohens_kappa,
+    mean,
+    pass_hat_k,
+    precision_recall,
+    rate,
+    youden_threshold,
+)
 from roleplay.harness.thresholds import Threshold, Thresholds, apply_thresholds, load_thresholds
 
 # --- metrics -------------------------------------------------------------------------------
@@ -25,6 +32,19 @@ def test_auc_perfect_separation_reversed_and_ties() -> None:
 def test_auc_is_undefined_without_both_classes() -> None:
     assert auc([], [1.0]) is None
     assert auc([1.0], []) is None
+
+
+def test_youden_threshold_separates_when_it_can() -> None:
+    cut = youden_threshold([0.8, 0.9, 0.85], [0.6, 0.7, 0.65])
+    assert 0.7 < cut < 0.8
+    assert youden_threshold([], []) == 0.5
+    # Kept inside [0.01, 0.99]: a check must be able to say both yes and no.
+    assert youden_threshold([0.0], [0.0]) >= 0.01
+
+
+def test_mean_of_nothing_is_none() -> None:
+    assert mean([1.0, 2.0, 6.0]) == 3.0
+    assert mean([]) is None
 
 
 def test_precision_recall_counts() -> None:

@@ -22,9 +22,12 @@ from _harness_fakes import (
 )
 
 from roleplay.cli import main
+from roleplay.config import Settings
+from roleplay.errors import ConfigError
 from roleplay.harness.judging import EvaluateFn
 from roleplay.harness.report import write_report
 from roleplay.harness.runner import HarnessInputs, HarnessResult, run_harness
+from roleplay.harness.setup import inputs_from_settings
 from roleplay.personas import Persona
 
 
@@ -100,7 +103,7 @@ def test_cli_replay_exits_1_naming_each_failing_metric(failing: HarnessResult, t
     recorded = write_report(failing, tmp_path / "first")["json"]
     t = write_thresholds(tmp_path / "t.yaml", thresholds())
     code = main(["eval", "--replay", str(recorded), "--thresholds", str(t),
-                 "--report-dir", str(tmp_path / "again")])
+                 "--report-dir", str(tmp_path / "again")], settings=Settings())
     out = capsys.readouterr().out
     assert code == 1
     assert "FAIL: judge.auc = 0.5" in out
@@ -114,7 +117,7 @@ def test_cli_replay_exits_0_when_everything_holds(tmp_path: Path,
     recorded = write_report(good, tmp_path / "first")["json"]
     t = write_thresholds(tmp_path / "t.yaml", thresholds())
     code = main(["eval", "--replay", str(recorded), "--thresholds", str(t),
-                 "--report-dir", str(tmp_path / "again")])
+                 "--report-dir", str(tmp_path / "again")], settings=Settings())
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.startswith("PASS (replayed, no model calls)")
@@ -123,8 +126,59 @@ def test_cli_replay_exits_0_when_everything_holds(tmp_path: Path,
 
 def test_cli_refuses_a_bad_k_and_a_bad_replay_file(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["eval", "-k", "0"]) == 1
+    assert main(["eval", "-k", "0"], settings=Settings()) == 1
     assert "-k 0" in capsys.readouterr().err
     (tmp_path / "x.json").write_text("{}")
-    assert main(["eval", "--replay", str(tmp_path / "x.json")]) == 1
+    assert main(["eval", "--replay", str(tmp_path / "x.json")], settings=Settings()) == 1
     assert "not a results.json" in capsys.readouterr().err
+
+
+def test_cli_character_dir_writes_every_reply_for_reading(failing: HarnessResult, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    recorded = write_report(failing, tmp_path / "first")["json"]
+    t = write_thresholds(tmp_path / "t.yaml", thresholds())
+    main(["eval", "--replay", str(recorded), "--thresholds", str(t), "--report-dir",
+          str(tmp_path / "again"), "--character-dir", str(tmp_path / "replies")],
+         settings=Settings())
+    assert "every reply:" in capsys.readouterr().out
+    records = [json.loads(line) for line in
+               (tmp_path / "replies" / "results.jsonl").read_text().splitlines()]
+    assert len(records) == sum(len(r.replies) for r in failing.runs)
+    md = (tmp_path / "replies" / "summary.md").read_text()
+    assert "## In character (adversarial turns)" in md
+    assert "## Rung moves (scripted trainees)" in md
+    # The persona that admits being an AI: the engine gave up, and the reading says so.
+    gave_up = [r for r in records if r["persona"] == "crm-outage" and r["reply"] is None]
+    assert gave_up and all(r["problems"] for r in gave_up)
+    assert "(gave up: ai" in md
+    sound = [r for r in records if r["persona"] == "alv-raportti"]
+    assert sound and all(r["reply"] and r["reply"] in md for r in sound)
+
+
+def test_cli_no_model_runs_the_detectors_on_the_chosen_cases(tmp_path: Path) -> None:
+    t = write_thresholds(tmp_path / "t.yaml", thresholds())
+    code = main(["eval", "--no-model", "--case", "en-good-crm-outage", "--case",
+                 "en-bad-polite-jargon", "--report-dir", str(tmp_path), "--thresholds", str(t),
+                 "--quiet"], settings=Settings())
+    result = HarnessResult.model_validate_json((tmp_path / "results.json").read_text())
+    assert code in (0, 1)
+    assert result.sections == ["judge"] and result.eval_model.startswith("none")
+    assert {e.item_id for e in result.evaluations} == {"en-good-crm-outage",
+                                                       "en-bad-polite-jargon"}
+    assert result.metrics["judge.verbatim_quote_share"] == 1.0
+
+
+def test_cli_no_model_refuses_the_persona_section(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--no-model", "--only", "personas"], settings=Settings()) == 1
+    assert "--no-model" in capsys.readouterr().err
+
+
+def test_scripts_are_chosen_by_id() -> None:
+    # Only the persona section: its engine is built lazily, so no model starts here.
+    inputs = inputs_from_settings(Settings(), ["personas"], ["crm-outage"], progress=False)
+    some = inputs.scripts[0].id
+    chosen = inputs_from_settings(Settings(), ["personas"], ["crm-outage"], script_ids=[some],
+                                  progress=False)
+    assert [s.id for s in chosen.scripts] == [some]
+    with pytest.raises(ConfigError, match="no script 'nope'"):
+        inputs_from_settings(Settings(), ["personas"], script_ids=["nope"], progress=False)
