@@ -170,41 +170,94 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 # --- eval (the harness) ----------------------------------------------------------------
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the harness, write the report, exit 1 naming every metric below its threshold."""
+    """Run the harness (or calibrate the judge), write the report, exit 1 naming every
+    metric below its threshold."""
     from pathlib import Path
 
     from roleplay.errors import ConfigError
-    from roleplay.harness import HarnessResult, inputs_from_settings, run_harness, score
+    from roleplay.harness.replies import write_replies
     from roleplay.harness.report import headline, write_report
-    from roleplay.harness.setup import THRESHOLDS_FILE
-    from roleplay.harness.thresholds import load_thresholds
 
     if args.k is not None and args.k < 1:
         raise ConfigError(f"-k {args.k}: runs per scripted trainee must be at least 1")
-    thresholds_file = Path(args.thresholds) if args.thresholds else THRESHOLDS_FILE
-    if args.replay:
-        # Re-scores a recorded run (new thresholds, new report layout) without any model call.
-        try:
-            recorded = HarnessResult.model_validate_json(Path(args.replay).read_text("utf-8"))
-        except (OSError, ValueError) as err:
-            raise ConfigError(f"--replay {args.replay}: not a results.json of roleplay eval "
-                              f"({err})") from None
-        result = score(recorded, load_thresholds(thresholds_file))
-        # Said on every page of the report: a replay measures nothing new.
-        result.notes.append(f"REPLAY: re-scored {args.replay} (a run started "
-                            f"{recorded.started_at:%Y-%m-%d %H:%M} UTC); no model was called")
-    else:
-        sections = [args.only] if args.only else ["personas", "judge"]
-        inputs = inputs_from_settings(settings, sections, args.persona, args.k,
-                                      thresholds_file, progress=not args.quiet)
-        result = run_harness(inputs)
+    if args.no_model and args.only == "personas":
+        raise ConfigError("--no-model runs the judge section only (the detectors); the "
+                          "persona contracts need the customer model")
+    if args.calibrate:
+        return _eval_calibrate(args, settings)
+    result = _eval_replay(args, settings) if args.replay else _eval_run(args, settings)
     paths = write_report(result, Path(args.report_dir))
     print(headline(result))
     for check in result.failures:
         print(f"  {check.describe()}")
     print(f"report: {paths['html']} (also {paths['markdown'].name}, {paths['json'].name}, "
           f"{paths['junit'].name})")
+    if args.character_dir:
+        replies = write_replies(result, Path(args.character_dir))
+        print(f"every reply: {replies['markdown']} (also {replies['jsonl'].name})")
     return 0 if result.passed else 1
+
+
+def _eval_run(args: argparse.Namespace, settings: Settings) -> HarnessResult:
+    from roleplay.harness.runner import SECTIONS, Section, run_harness
+    from roleplay.harness.setup import inputs_from_settings
+
+    sections: list[Section] = [args.only] if args.only else list(SECTIONS)
+    if args.no_model:
+        sections = ["judge"]
+    inputs = inputs_from_settings(settings, sections, args.persona, args.k,
+                                  _thresholds_file(args, settings), progress=not args.quiet,
+                                  script_ids=args.script, case_ids=args.case,
+                                  judge_model=not args.no_model)
+    return run_harness(inputs)
+
+
+def _eval_replay(args: argparse.Namespace, settings: Settings) -> HarnessResult:
+    # Re-scores a recorded run (new thresholds, new report layout) without any model call.
+    from pathlib import Path
+
+    from roleplay.errors import ConfigError
+    from roleplay.harness.runner import HarnessResult, score
+    from roleplay.harness.thresholds import load_thresholds
+
+    try:
+        recorded = HarnessResult.model_validate_json(Path(args.replay).read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"--replay {args.replay}: not a results.json of roleplay eval "
+                          f"({err})") from None
+    result = score(recorded, load_thresholds(_thresholds_file(args, settings)))
+    # Said on every page of the report: a replay measures nothing new.
+    result.notes.append(f"REPLAY: re-scored {args.replay} (a run started "
+                        f"{recorded.started_at:%Y-%m-%d %H:%M} UTC); no model was called")
+    return result
+
+
+def _eval_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+    from pathlib import Path
+
+    from roleplay.harness.calibrate import describe
+    from roleplay.harness.setup import calibrate_from_settings
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(f"  {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+    scores = Path(args.report_dir) / "calibration_scores.json"
+    results, written = calibrate_from_settings(settings, args.case, scores, progress)
+    print(f"calibration of {settings.eval_model}, written to {written} "
+          f"(each case's P(yes): {scores}):")
+    for line in describe(results):
+        print(f"  {line}")
+    return 0
+
+
+def _thresholds_file(args: argparse.Namespace, settings: Settings) -> Path:
+    from pathlib import Path
+
+    from roleplay.harness.setup import EvalFiles
+
+    return Path(args.thresholds) if args.thresholds else EvalFiles(settings).thresholds
 
 
 # --- bench -----------------------------------------------------------------------------
@@ -339,11 +392,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="run the eval harness (persona contracts, judge calibration)")
     p.add_argument("--only", choices=["personas", "judge"])
     p.add_argument("--persona", action="append", metavar="ID", help="only these personas")
+    p.add_argument("--script", action="append", metavar="ID", help="only these scripts")
+    p.add_argument("--case", action="append", metavar="ID",
+                   help="only these development cases (judge section and --calibrate)")
     p.add_argument("-k", type=int, help="runs per scripted trainee (default from thresholds)")
     p.add_argument("--report-dir", default="evals/report")
-    p.add_argument("--thresholds", metavar="FILE", help="default evals/thresholds.yaml")
+    p.add_argument("--thresholds", metavar="FILE", help="default thresholds.yaml in ROLEPLAY_EVALS_DIR")
     p.add_argument("--replay", metavar="RESULTS_JSON",
                    help="re-score a recorded results.json against the thresholds; no model calls")
+    p.add_argument("--character-dir", metavar="DIR",
+                   help="also write every customer reply to DIR (summary.md, results.jsonl)")
+    p.add_argument("--no-model", action="store_true",
+                   help="judge section with the phrase detectors only: no model call")
+    p.add_argument("--calibrate", action="store_true",
+                   help="measure the judge's yes/no checks on the development set and write "
+                   "calibration.yaml in ROLEPLAY_EVALS_DIR, instead of a harness run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_eval)
 
