@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from roleplay.errors import RoleplayError
 from roleplay.moves import Cue, CueKind, Signal, SignalKind
+from roleplay.yamlfile import joined, load_data
 
 LEXICON_DIR = Path(__file__).parent / "lexicons"
 
@@ -58,12 +57,9 @@ def _compile(path: Path, where: str, patterns: object) -> list[re.Pattern[str]]:
 @cache
 def _read(language: str) -> dict[str, object]:
     path = LEXICON_DIR / f"{language}.yaml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
+    if not path.is_file():
         return {}
-    except yaml.YAMLError as err:
-        raise RoleplayError(f"{path}: not valid YAML: {err}") from None
+    raw = load_data(path, joined(RoleplayError)).data or {}
     if not isinstance(raw, dict):
         raise RoleplayError(f"{path}: expected a mapping of signal kinds to pattern lists")
     return raw

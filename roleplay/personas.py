@@ -1,8 +1,9 @@
 """Persona files: a trainer's description of one upset customer, loaded and validated.
 
-The model below is the contract every other module relies on. Loading turns every problem
-in a file (YAML syntax, unknown or missing field, wrong type, unknown rung, empty file, not
-UTF-8) into a PersonaError whose lines read `FILE:LINE: FIELD: what is wrong; how to fix it`.
+The model below is the contract every other module relies on. Loading (`roleplay.yamlfile`)
+turns every problem in a file (YAML syntax, unknown or missing field, wrong type, unknown
+rung, empty file, not UTF-8, NUL bytes, deep nesting) into a PersonaError whose lines read
+`FILE:LINE: FIELD: what is wrong; how to fix it`; the persona's own rules follow here.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.fields import FieldInfo
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import ErrorDetails
 
 from roleplay.errors import PersonaError, Problem
 from roleplay.mood import LADDER, Rung
-from roleplay.signals import HELPFUL, SignalKind, detect
+from roleplay.signals import MOVES, SignalKind, detect
+from roleplay.yamlfile import Document, YamlKind, one_of
+
+# An id names the persona's file (`ID.yaml`) and its address in the web app; 64 characters
+# keep both far inside every file system's limit of 255 bytes per name.
+MAX_ID_CHARS = 64
 
 
 class Customer(BaseModel):
@@ -91,7 +95,7 @@ class Persona(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True,
                               str_strip_whitespace=True)
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=MAX_ID_CHARS)
     """Unique, lowercase with hyphens, e.g. "crm-outage"; used on the command line."""
     title: str = Field(min_length=1)
     """Shown on the scenario card."""
@@ -129,21 +133,6 @@ MAX_PERSONA_CHARS = 100_000
 _ID = re.compile(next(m.pattern for m in Persona.model_fields["id"].metadata
                       if getattr(m, "pattern", None)))
 
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
-
-
-class _TextLoader(yaml.SafeLoader):
-    """A YAML loader that reads every plain scalar as text, except an empty value.
-
-    Trainers write order numbers (`- 48213`), times (`10:30`, YAML 1.1 base 60) and the
-    Norwegian language code (`no`, YAML 1.1 false); read as text they mean what was typed.
-    Pydantic still turns "3" into the integer `difficulty` needs.
-    """
-
-
-_TextLoader.yaml_implicit_resolvers = {}
-_TextLoader.add_implicit_resolver("tag:yaml.org,2002:null", _NULL, ["~", "n", "N", ""])
-
 
 @dataclass(frozen=True)
 class _Rule:
@@ -154,76 +143,69 @@ class _Rule:
     fix: str
 
 
+def _explain(err: ErrorDetails, loc: tuple[str | int, ...]) -> tuple[str, str] | None:
+    """The persona's own wording: which list a move belongs to, what an id or code looks like."""
+    kind, value, last = err["type"], err.get("input"), loc[-1] if loc else ""
+    if kind == "enum" and loc and loc[0] in ("lowers", "raises"):
+        return one_of(value, [k.value for k in SignalKind], "trainee move")
+    if kind == "enum":
+        return one_of(value, [r.value for r in Rung], "rung")
+    if kind == "string_pattern_mismatch" and last == "id":
+        return (f"'{value}' is not a valid id",
+                "use lowercase letters, digits and hyphens, e.g. `crm-outage`")
+    if kind == "string_too_long" and last == "id":
+        return (f"is {len(str(value))} characters long",
+                (f"keep it to {MAX_ID_CHARS} characters or fewer: the id names the "
+                 "persona's file and its address in the web app"))
+    if kind == "string_pattern_mismatch" and last == "language":
+        return (f"'{value}' is not a language code",
+                "use a two-letter lowercase ISO 639-1 code: en, fi, no, lv, hu")
+    return None
+
+
+def _rules(persona: Persona, document: Document) -> list[Problem]:
+    return [document.problem(r.loc, r.message, r.fix) for r in check_rules(persona)]
+
+
+PERSONA_FILE: YamlKind[Persona] = YamlKind(
+    Persona, noun="persona", error=PersonaError, max_chars=MAX_PERSONA_CHARS,
+    empty_fix="start from a file in personas/ or from `roleplay personas schema`",
+    top_fix="write one field per line at the left margin: `id: ...`, `title: ...` "
+            "(see `roleplay personas schema`)",
+    hint="see `roleplay personas schema` for the expected form",
+    missing_fix="check the path (`roleplay personas list` shows the personas that exist)",
+    explain=_explain, check=_rules)
+"""How persona files are read; `PERSONA_FILE.parse(text, source).document` has the lines."""
+
+
 def parse_persona(text: str | bytes, source: str) -> Persona:
     """Validate the text of one persona file; `source` names it in every Problem."""
-    if isinstance(text, bytes):
-        text = _decode(text, source)
-    if len(text) > MAX_PERSONA_CHARS:
-        raise PersonaError([Problem(source, None, "(file)",
-                                    f"is {len(text)} characters long",
-                                    f"keep a persona under {MAX_PERSONA_CHARS} characters")])
-    node, data = _parse_yaml(text, source)
-    if node is None or data is None:
-        raise PersonaError([Problem(source, 1, "(file)", "the file is empty",
-                                    "start from a file in personas/ or from "
-                                    "`roleplay personas schema`")])
-    problems = _structure_problems(node, source)
-    if any(p.field == "(alias)" for p in problems):
-        raise PersonaError(problems)
-    if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else "a single value"
-        problems.append(Problem(source, node.start_mark.line + 1, "(file)",
-                                f"the file is {kind}, not persona fields",
-                                "write one field per line at the left margin: `id: ...`, "
-                                "`title: ...` (see `roleplay personas schema`)"))
-        raise PersonaError(problems)
-    try:
-        persona = Persona.model_validate(data)
-    except ValidationError as err:
-        problems += [_problem_from_error(e, node, source) for e in err.errors()]
-        raise PersonaError(_in_order(problems)) from None
-    problems += [Problem(source, _locate(node, r.loc), _field_name(r.loc), r.message, r.fix)
-                 for r in check_rules(persona)]
-    if problems:
-        raise PersonaError(_in_order(problems))
-    return persona
-
-
-def _in_order(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: p.line or 0)
+    return PERSONA_FILE.parse(text, source).model
 
 
 def load_persona(path: Path) -> Persona:
     """Load and validate one persona file; raise PersonaError naming every problem."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PersonaError([Problem(str(path), None, "(file)", "does not exist",
-                                    "check the path (`roleplay personas list` shows the "
-                                    "personas that exist)")]) from None
-    except OSError as err:
-        raise PersonaError([Problem(str(path), None, "(file)",
-                                    f"cannot be read ({err.strerror})",
-                                    "check that it is a readable file")]) from None
-    return parse_persona(raw, str(path))
+    return PERSONA_FILE.read(path).model
 
 
 def scan_personas(paths: Iterable[Path]) -> tuple[dict[str, Persona], list[Problem]]:
     """Load every persona file in `paths` (files or directories); return the good ones and
-    every problem, so that one broken file does not hide the others."""
+    every problem, so that one broken file does not hide the others (the scenario picker,
+    `personas list` and `personas validate` all read the folder this way)."""
     personas: dict[str, Persona] = {}
     found_in: dict[str, str] = {}
     problems: list[Problem] = []
     for path in _persona_files(paths, problems):
         try:
-            persona = load_persona(path)
+            loaded = PERSONA_FILE.read(path)
         except PersonaError as err:
             problems += err.problems
             continue
+        persona = loaded.model
         if persona.id in personas:
-            problems.append(Problem(str(path), _id_line(path), "id",
-                                    f"'{persona.id}' is already the id of {found_in[persona.id]}",
-                                    "give every persona its own id"))
+            problems.append(loaded.document.problem(
+                ("id",), f"'{persona.id}' is already the id of {found_in[persona.id]}",
+                "give every persona its own id"))
             continue
         personas[persona.id] = persona
         found_in[persona.id] = str(path)
@@ -284,248 +266,6 @@ def _persona_files(paths: Iterable[Path], problems: list[Problem]) -> list[Path]
             problems.append(Problem(str(path), None, "(file)", "does not exist",
                                     "check the path"))
     return files
-
-
-def _id_line(path: Path) -> int | None:
-    try:
-        node, _ = _parse_yaml(path.read_text(encoding="utf-8-sig"), str(path))
-    except (PersonaError, OSError, UnicodeDecodeError):
-        return None
-    return _locate(node, ("id",)) if node is not None else None
-
-
-def _decode(raw: bytes, source: str) -> str:
-    try:
-        # utf-8-sig: editors on Windows add a byte order mark; it is still UTF-8.
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise PersonaError([Problem(source, line, "(file)",
-                                    f"is not UTF-8 text (byte 0x{raw[err.start]:02x})",
-                                    "save the file as UTF-8 in your editor")]) from None
-
-
-def _parse_yaml(text: str, source: str) -> tuple[yaml.Node | None, object]:
-    loader = _TextLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as err:
-        raise PersonaError([_yaml_problem(err, text, source)]) from None
-    except yaml.YAMLError as err:
-        raise PersonaError([Problem(source, None, "(yaml)", str(err),
-                                    "fix the YAML syntax")]) from None
-    finally:
-        loader.dispose()
-    return node, data
-
-
-def _yaml_problem(err: yaml.MarkedYAMLError, text: str, source: str) -> Problem:
-    what = " ".join(p for p in (err.context, err.problem) if p)
-    # An unclosed quote or bracket is only noticed at the end of the file; the line where it
-    # opened is the one to fix.
-    at_end = "end of stream" in what or "<stream end>" in what
-    opened = at_end and err.context_mark is not None
-    mark = err.context_mark if opened else (err.problem_mark or err.context_mark)
-    line = mark.line + 1 if mark else None
-    if at_end and line is not None and line > len(text.splitlines()):
-        # Even the context is at the end (an unclosed `[`): the last written line is nearest.
-        line = max((i for i, t in enumerate(text.splitlines(), 1) if t.strip()), default=1)
-    if opened:
-        fix = "close the quote or bracket that opens on this line"
-    elif "\\t" in what:
-        fix = "indent with spaces, not tabs"
-    elif "mapping values are not allowed" in what:
-        fix = "put the text in quotes: it contains ': ', which YAML reads as a new field"
-    elif "expected a single document" in what:
-        fix = "keep one persona per file: remove the second `---`"
-    elif "found undefined alias" in what or "unhashable" in what:
-        fix = "remove the `*` or `&` (anchors are not needed in persona files) or quote the text"
-    elif "found character" in what and ("'@'" in what or "'`'" in what):
-        fix = "put the text in quotes: YAML cannot start plain text with @ or `"
-    else:
-        fix = "check the indentation and the quotes on this line and the one before it"
-    return Problem(source, line, "(yaml)", f"not valid YAML: {what}", fix)
-
-
-def _structure_problems(node: yaml.Node, source: str) -> list[Problem]:
-    """Return duplicate keys and aliases: YAML allows both, persona files must not use them."""
-    # PyYAML keeps the last of two equal keys silently; a trainer loses the first one.
-    # An alias (`*name`) makes the composed tree a graph, and nested aliases can make
-    # validation exponential ("billion laughs"); persona files have no use for them.
-    problems: list[Problem] = []
-    stack = [node]
-    visited: set[int] = set()
-    while stack:
-        current = stack.pop()
-        if id(current) in visited:
-            problems.append(Problem(source, current.start_mark.line + 1, "(alias)",
-                                    "repeats a value with a YAML anchor and alias (`&`, `*`)",
-                                    "write the value out in full"))
-            break
-        visited.add(id(current))
-        if isinstance(current, yaml.MappingNode):
-            seen: dict[object, int] = {}
-            for key, value in current.value:
-                if isinstance(key, yaml.ScalarNode):
-                    line = key.start_mark.line + 1
-                    if key.value in seen:
-                        problems.append(Problem(source, line, str(key.value),
-                                                f"appears twice (first on line {seen[key.value]})",
-                                                "keep one of the two; the second one would "
-                                                "silently replace the first"))
-                    else:
-                        seen[key.value] = line
-                stack.append(value)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-    return problems
-
-
-def _locate(node: yaml.Node, loc: tuple[str | int, ...]) -> int:
-    """Return the line of the deepest part of `loc` the file has (a key's line for fields)."""
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            match = next(((k, v) for k, v in node.value
-                          if isinstance(k, yaml.ScalarNode) and k.value == part), None)
-            if match is None:
-                break
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                break
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _field_name(loc: tuple[str | int, ...]) -> str:
-    name = ""
-    for part in loc:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else part)
-    return name or "(file)"
-
-
-# --- Messages for validation errors ------------------------------------------------------------
-
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """Return the model whose fields live at `loc` (the persona itself for the top level)."""
-    model: type[BaseModel] = Persona
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = _fields(model).get(part)
-        annotation = field.annotation if field else None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
-        else:
-            return None
-    return model
-
-
-def _fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
-    return {(f.alias or name): f for name, f in model.model_fields.items()}
-
-
-def _field(loc: tuple[str | int, ...]) -> FieldInfo | None:
-    names = [p for p in loc if isinstance(p, str)]
-    if not names:
-        return None
-    parent = _model_at(tuple(names[:-1]))
-    return _fields(parent).get(names[-1]) if parent else None
-
-
-def _allowed(model: type[BaseModel]) -> str:
-    return ", ".join(_fields(model))
-
-
-def _problem_from_error(err: ErrorDetails, node: yaml.Node, source: str) -> Problem:
-    loc = tuple(err["loc"])
-    message, fix = _explain(err, loc)
-    return Problem(source, _locate(node, loc), _field_name(loc), message, fix)
-
-
-def _explain(err: ErrorDetails, loc: tuple[str | int, ...]) -> tuple[str, str]:
-    kind, value = err["type"], err.get("input")
-    ctx = err.get("ctx") or {}
-    last = loc[-1] if loc else ""
-    if kind == "missing":
-        field = _field(loc)
-        about = f" ({field.description.rstrip('.')})" if field and field.description else ""
-        group = _model_at(loc)
-        inner = f" with {_allowed(group)} below it" if group else ""
-        return "is missing", f"add `{last}:`{inner}{about}"
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1]) or Persona
-        names = list(_fields(parent))
-        close = difflib.get_close_matches(str(last), names, n=1)
-        where = "a persona" if parent is Persona else f"`{_field_name(loc[:-1])}`"
-        if close:
-            return f"is not a field of {where}", f"did you mean `{close[0]}`?"
-        return f"is not a field of {where}", f"remove it; the fields here are {_allowed(parent)}"
-    if kind == "enum":
-        return _explain_enum(value, loc)
-    if kind in ("string_type", "string_too_short"):
-        return _explain_text(value)
-    if kind in ("list_type", "too_short"):
-        if isinstance(value, str):
-            return "is one text, not a list", "write each item on its own line starting with `- `"
-        return "needs at least one item", "add one or more lines starting with `- ` below it"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        model = _model_at(loc)
-        inner = f": {_allowed(model)}" if model else ""
-        fix = f"put its fields on the lines below it, indented by two spaces{inner}"
-        return "should be a group of fields", fix
-    if kind == "string_pattern_mismatch":
-        if last == "id":
-            return (f"'{value}' is not a valid id",
-                    "use lowercase letters, digits and hyphens, e.g. `crm-outage`")
-        if last == "language":
-            return (f"'{value}' is not a language code",
-                    "use a two-letter lowercase ISO 639-1 code: en, fi, no, lv, hu")
-    if kind in ("int_parsing", "int_type", "int_from_float", "greater_than_equal",
-                "less_than_equal"):
-        low, high = _bounds(loc)
-        return f"'{value}' is not a whole number from {low} to {high}", \
-            f"write a whole number from {low} to {high}"
-    detail = err["msg"] + (f" ({ctx})" if ctx else "")
-    return detail, "see `roleplay personas schema` for the expected form"
-
-
-def _explain_enum(value: object, loc: tuple[str | int, ...]) -> tuple[str, str]:
-    if loc and loc[0] in ("lowers", "raises"):
-        names = [k.value for k in SignalKind]
-        what = "trainee move"
-    else:
-        names = [r.value for r in Rung]
-        what = "rung"
-    close = difflib.get_close_matches(str(value).strip().lower().replace(" ", "_"), names, n=1)
-    hint = f"did you mean `{close[0]}`? " if close else ""
-    return f"'{value}' is not a {what}", f"{hint}use one of: {', '.join(names)}"
-
-
-def _explain_text(value: object) -> tuple[str, str]:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return "is empty", "write the text after the colon"
-    if isinstance(value, dict):
-        return ("was read as a group of fields because the text contains ': '",
-                "put the whole text in double quotes")
-    if isinstance(value, list):
-        return "is a list, but should be one text", \
-            "write the text after the colon (use `>` and indented lines for a long text)"
-    return f"'{value}' is not text", "put it in double quotes"
-
-
-def _bounds(loc: tuple[str | int, ...]) -> tuple[int, int]:
-    field = _field(loc)
-    low, high = 1, 5
-    for meta in field.metadata if field else []:
-        low = getattr(meta, "ge", low)
-        high = getattr(meta, "le", high)
-    return low, high
 
 
 # --- Rules beyond the types ------------------------------------------------------------------
@@ -611,42 +351,10 @@ def _profanity_rules(persona: Persona) -> list[_Rule]:
 
 # --- JSON Schema for editors -------------------------------------------------------------------
 
-# What each trainee move means, for editors' hover text (the lexicons decide what matches).
-SIGNAL_HELP: dict[SignalKind, str] = {
-    SignalKind.EMPATHY: "helpful: acknowledges the customer's feelings",
-    SignalKind.APOLOGY: "helpful: apologises",
-    SignalKind.URGENCY: "helpful: acknowledges that time or money is being lost",
-    SignalKind.NEXT_STEP: "helpful: says concretely what happens next and who does it",
-    SignalKind.TIME_COMMITMENT: "helpful: gives a time or a deadline",
-    SignalKind.OWNERSHIP: "helpful: takes the problem on personally",
-    SignalKind.LISTENING: "helpful: asks a clarifying question or reflects back",
-    SignalKind.BOUNDARY: "helpful: sets a respectful boundary about cursing or attacks",
-    SignalKind.CALLBACK_OFFER: "helpful: offers to end the call and call back when calmer",
-    SignalKind.FOLLOW_UP: "helpful: promises to check back or confirm in writing",
-    SignalKind.PERSONAL: "helpful: uses the customer's name, remembers their details",
-    SignalKind.POLICY_NO: "helpful: declines within policy and offers an alternative",
-    SignalKind.ARGUING: "harmful: contradicts, debates the facts, needs to win",
-    SignalKind.BLAME: "harmful: blames the customer",
-    SignalKind.CORRECTING: "harmful: corrects the customer needlessly",
-    SignalKind.JARGON: "harmful: company or technical jargon and acronyms",
-    SignalKind.TRANSFER: "harmful: hands the customer to someone else",
-    SignalKind.DISMISSIVE: "harmful: 'calm down', 'nothing I can do', brushes it off",
-    SignalKind.GIVING_AWAY: "harmful: gives more than policy allows to stop the anger",
-    SignalKind.PROFANITY: "harmful: the trainee swears",
-    SignalKind.WINNING: "harmful: insists on being right, wants the last word",
-    SignalKind.HOSTILE: "harmful: loses composure: rude, sarcastic, shouting",
-    SignalKind.INTERRUPTING: "harmful: cuts the customer off, answers before listening",
-    SignalKind.VAGUE: "harmful: no decision or no time ('someone will get back to you')",
-    SignalKind.SELF_FOCUS: "harmful: puts the agent's or company's convenience first",
-    SignalKind.FACE_SAVING: "helpful: frames a needed correction as a mistake anyone makes",
-    SignalKind.GUIDING: "helpful: adapts to how the customer learns, step by step",
-}
-
-
 def signal_help(kind: SignalKind) -> str:
     """Return what a trainee move means, for people writing `lowers` and `raises`."""
-    default = "helpful move" if kind in HELPFUL else "harmful move"
-    return SIGNAL_HELP.get(kind, default)
+    # One table says it (`roleplay.moves.MOVES`); the lexicons decide what matches.
+    return MOVES[kind].help
 
 
 def persona_schema() -> dict[str, Any]:

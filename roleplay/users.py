@@ -20,10 +20,11 @@ import hmac
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import ErrorDetails
 
-from roleplay.errors import ConfigError
+from roleplay.errors import ConfigError, Problem
+from roleplay.yamlfile import Document, YamlKind, joined
 
 Role = Literal["trainee", "trainer"]
 
@@ -33,7 +34,7 @@ _EXAMPLE = "users:\n  - name: ann\n    password: ...\n    role: trainee"
 class User(BaseModel):
     """One person who may log in."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[^\s:]+$")
     """Login name; also the name the trainee's sessions are stored under."""
@@ -46,9 +47,10 @@ class User(BaseModel):
 class UsersFile(BaseModel):
     """The whole ROLEPLAY_USERS file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     users: list[User] = Field(min_length=1)
+    """Everyone who may log in, one entry each."""
 
 
 class Users:
@@ -78,24 +80,34 @@ class Users:
         return user.role if user else None
 
 
+def _explain(err: ErrorDetails, loc: tuple[str | int, ...]) -> tuple[str, str] | None:
+    if err["type"] == "string_pattern_mismatch" and loc[-1:] == ("name",):
+        return (f"{err.get('input')!r} contains a space or a colon",
+                "write the login name without spaces or colons")
+    return None
+
+
+def _duplicates(parsed: UsersFile, document: Document) -> list[Problem]:
+    first: dict[str, int] = {}
+    problems = []
+    for i, user in enumerate(parsed.users):
+        if user.name in first:
+            problems.append(document.problem(
+                ("users", i, "name"),
+                f"{user.name!r} is listed twice (first as users[{first[user.name]}])",
+                "give every user one entry"))
+        first.setdefault(user.name, i)
+    return problems
+
+
+USERS_FILE: YamlKind[UsersFile] = YamlKind(
+    UsersFile, noun="users file", error=joined(ConfigError),
+    empty_fix=f"list the users:\n{_EXAMPLE}\n", top_fix=f"start with `users:`:\n{_EXAMPLE}\n",
+    hint=f"the file looks like:\n{_EXAMPLE}\nwith role trainee or trainer",
+    missing_fix=f"create it (e.g.\n{_EXAMPLE}\n) or unset ROLEPLAY_USERS to turn login off",
+    explain=_explain, check=_duplicates)
+
+
 def load_users(path: Path) -> Users:
     """Read and check a users file; ConfigError names the file, the entry and the fix."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"ROLEPLAY_USERS={path} does not exist; create it (e.g.\n{_EXAMPLE}\n) "
-                          "or unset ROLEPLAY_USERS to turn login off") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read the users file {path}: {err}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from None
-    try:
-        parsed = UsersFile.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(file)"
-        raise ConfigError(f"{path}: {where}: {first['msg']}; the file looks like:\n{_EXAMPLE}\n"
-                          "with role trainee or trainer") from None
-    return Users(parsed.users)
+    return Users(USERS_FILE.read(path).model.users)

@@ -10,43 +10,47 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay.errors import ConfigError
-from roleplay.harness.contracts import Script
+from roleplay.harness.contracts import Script, Strategy
+from roleplay.yamlfile import YamlKind, joined
 
 
-def _read(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist; the persona contracts need the scripted "
-                          "trainees and the adversarial probes of the conversation engine") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+class _Probe(Script):
+    """A script of the adversarial file, where every script is a probe unless it says so."""
+
+    strategy: Strategy = "adversarial"
 
 
-def _script(path: Path, raw: dict[str, Any], strategy: str | None) -> Script:
-    data = dict(raw)
-    if strategy is not None:
-        data.setdefault("strategy", strategy)
-    try:
-        return Script.model_validate(data)
-    except ValidationError as err:
-        where = raw.get("id", "?")
-        raise ConfigError(f"{path}: script {where}: {err}") from None
+class _ScriptsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scripts: list[Script] = Field(min_length=1)
+
+
+class _ProbesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scripts: list[_Probe] = Field(min_length=1)
+
+
+def _kind(model: type[BaseModel]) -> YamlKind[Any]:
+    return YamlKind(model, noun="scripts file", error=joined(ConfigError),
+                    empty_fix="add `scripts:` with one script per trainee",
+                    top_fix="start with `scripts:` and list the scripts below it",
+                    hint="see the scripts in evals/scripted_trainees.yaml",
+                    missing_fix="the persona contracts need the scripted trainees and the "
+                                "adversarial probes of the conversation engine")
 
 
 def load_scripts(scripted: Path, adversarial: Path) -> list[Script]:
     """Return every script of both files; ConfigError names the file and script at fault."""
     scripts: list[Script] = []
-    for path, strategy in ((scripted, None), (adversarial, "adversarial")):
-        data = _read(path)
-        items = data.get("scripts", data) if isinstance(data, dict) else data
-        if not isinstance(items, list):
-            raise ConfigError(f"{path}: expected a list of scripts")
-        scripts += [_script(path, item, strategy) for item in items]
+    for path, model in ((scripted, _ScriptsFile), (adversarial, _ProbesFile)):
+        loaded = _kind(model).read(path).model.scripts
+        # Plain Scripts out: the probes' default strategy is a matter of the file only.
+        scripts += [Script.model_validate(s.model_dump()) for s in loaded]
     ids = [s.id for s in scripts]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

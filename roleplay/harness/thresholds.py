@@ -14,10 +14,10 @@ import math
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roleplay.errors import ConfigError
+from roleplay.yamlfile import YamlKind, joined
 
 
 class RunSize(BaseModel):
@@ -104,20 +104,16 @@ class Check(BaseModel):
         return f"{status}: {self.metric} = {value} (needs {op} {self.bound:g})"
 
 
+_THRESHOLDS_YAML: YamlKind[Thresholds] = YamlKind(
+    Thresholds, noun="thresholds file", error=joined(ConfigError),
+    empty_fix="add `metrics:` with one threshold per metric", top_fix="start with `metrics:`",
+    hint="see evals/README.md for the thresholds file",
+    missing_fix="the harness needs its thresholds file (see evals/README.md)")
+
+
 def load_thresholds(path: Path) -> Thresholds:
-    """Read and validate the thresholds file; ConfigError names the problem."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist; the harness needs its thresholds file "
-                          "(see evals/README.md)") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    try:
-        return Thresholds.model_validate(raw)
-    except ValidationError as err:
-        lines = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
-        raise ConfigError("\n".join(lines)) from None
+    """Read and validate the thresholds file; ConfigError names every problem."""
+    return _THRESHOLDS_YAML.read(path).model
 
 
 def apply_thresholds(thresholds: Thresholds, metrics: dict[str, float | None],

@@ -86,37 +86,44 @@ PRINCIPLE = """\
 
 def _write(tmp_path: Path, text: str | bytes) -> Path:
     path = tmp_path / "rubric.yaml"
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     return path
 
 
 BROKEN = [
     ("unknown field", "principles:\n" + PRINCIPLE + "    colour: red\n",
-     ":11: principles.0.colour:", "remove it or correct the spelling"),
+     ":11: principles[0].colour: is not a field of `principles[0]`", "the fields here are id,"),
     ("bad applies_when", "principles:\n" + PRINCIPLE + "    applies_when: sometimes\n",
-     ":11: principles.0.applies_when:", "use one of"),
+     ":11: principles[0].applies_when:", "use one of: always, customer_curses"),
     ("unknown signal kind", "principles:\n" + PRINCIPLE + "    evidence:\n      bad_signals: [rudeness]\n",
-     ":12: principles.0.evidence.bad_signals.0:", "use one of"),
+     ":12: principles[0].evidence.bad_signals[0]: 'rudeness'", "use one of: empathy"),
     ("zero weight", "principles:\n" + PRINCIPLE.replace("weight: 1", "weight: 0"),
-     ":9: principles.0.weight:", "allowed range"),
+     ":9: principles[0].weight: '0' is not a number above 0 and at most 10",
+     "write a number above 0 and at most 10"),
     ("missing field", "principles:\n" + PRINCIPLE.replace("    good: good handling\n", ""),
-     ":2: principles.0.good:", "add it"),
+     ":2: principles[0].good: is missing", "add `good:` (What good handling looks like)"),
     ("bad source name", "principles:\n" + PRINCIPLE.replace("003_119b43093722ea27.txt", "article.txt"),
-     ":10: principles.0.sources.0:", "cite a seed file by its name"),
+     ":10: principles[0].sources[0]:", "cite a seed file by its name"),
     ("duplicate id", "principles:\n" + PRINCIPLE + PRINCIPLE,
-     ":11: principles.1.id: duplicate id 'p_one'", "give every principle its own id"),
+     ":11: principles[1].id: duplicate id 'p_one'", "give every principle its own id"),
     ("unknown model check", "principles:\n" + PRINCIPLE + "    evidence:\n      model_check: kindness\n",
-     ":12: principles.0.evidence.model_check: unknown model check 'kindness'", "define it"),
+     ":12: principles[0].evidence.model_check: unknown model check 'kindness'", "define it"),
     ("violated without anything to look for",
      "principles:\n" + PRINCIPLE + "    evidence:\n      when_missing: violated\n",
-     ":12: principles.0.evidence.when_missing:", "add good_signals"),
-    ("yaml syntax", "principles:\n  - id: [unclosed\n", ":", "(syntax): not valid YAML"),
-    ("empty file", "", "(file): the file is empty", "add `principles:`"),
-    ("top-level list", "- a\n- b\n", "(file): expected a mapping", "start the file"),
-    ("no principles", "version: 1\n", "principles: Field required", "add it"),
+     ":12: principles[0].evidence.when_missing:", "add good_signals"),
+    ("yaml syntax", "principles:\n  - id: [unclosed\n", ":2: (yaml): not valid YAML",
+     "close the quote or bracket"),
+    ("empty file", "", ":1: (file): the file is empty", "add `principles:`"),
+    ("top-level list", "- a\n- b\n", ":1: (file): the file is a list", "start the file"),
+    ("no principles", "version: 1\n", ":1: principles: is missing", "add `principles:` with id,"),
+    ("duplicate key", "version: 1\nversion: 2\nprinciples:\n" + PRINCIPLE,
+     ":2: version: appears twice", "keep one of the two"),
+    ("nul byte", "principles:\n" + PRINCIPLE + "\0", ":11: (file): contains a NUL byte",
+     "remove it"),
+    ("deep nesting", "principles: " + "[" * 600, ":1: (yaml): not valid YAML: nested more than",
+     "close the brackets sooner"),
+    ("explicit tag", "principles:\n" + PRINCIPLE.replace("weight: 1", "weight: !!float x"),
+     ":9: (yaml): uses the YAML tag", "remove the tag"),
 ]
 
 
@@ -135,5 +142,5 @@ def test_broken_rubric_names_file_line_field_and_fix(tmp_path: Path, name: str, 
 def test_not_utf8_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(RubricError, match="not UTF-8"):
         load_rubric(_write(tmp_path, b"principles:\n  - id: caf\xe9\n"))
-    with pytest.raises(RubricError, match="no such rubric file"):
+    with pytest.raises(RubricError, match="does not exist; set ROLEPLAY_PROMPTS_DIR"):
         load_rubric(tmp_path / "missing.yaml")
