@@ -23,12 +23,13 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from roleplay.appraisal import Appraiser, LexicalAppraiser, appraiser_from_settings
 from roleplay.backends import CustomerModel
 from roleplay.character import CharacterCheck, Verdict
 from roleplay.config import Settings
 from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label
 from roleplay.errors import BackendError, RoleplayError, StoreError
-from roleplay.mood import MoodChange, Rung, appraise
+from roleplay.mood import MoodChange, Rung, next_rung
 from roleplay.personas import Persona
 from roleplay.store import SqliteStore, TranscriptStore
 from roleplay.transcript import Transcript, Turn
@@ -158,8 +159,11 @@ class ConversationEngine:
     """Plays personas on a CustomerModel and keeps every turn in a TranscriptStore."""
 
     def __init__(self, model: CustomerModel, store: TranscriptStore, prompts_dir: Path,
-                 context_tokens: int = 4096, max_tokens: int = MAX_TOKENS):
+                 context_tokens: int = 4096, max_tokens: int = MAX_TOKENS,
+                 appraiser: Appraiser | None = None):
         self.model = model
+        # Decides the moves of each trainee line; the phrase lists unless one is given.
+        self.appraiser: Appraiser = appraiser or LexicalAppraiser()
         self.store = store
         self.prompts_dir = prompts_dir
         self.context_tokens = context_tokens
@@ -173,7 +177,8 @@ class ConversationEngine:
                       ) -> ConversationEngine:
         """Return an engine on the configured backend and store (SQLite at settings.db_path)."""
         return cls(CustomerModel(settings), store or SqliteStore(settings.db_path),
-                   settings.prompts_dir, settings.context_tokens)
+                   settings.prompts_dir, settings.context_tokens,
+                   appraiser=appraiser_from_settings(settings))
 
     # --- sessions --------------------------------------------------------------------
 
@@ -255,10 +260,12 @@ class ConversationEngine:
             raise RoleplayError("the trainee line is empty; type what you would say")
         persona = session.persona
         current = session.transcript.rung or persona.start_rung
-        change = appraise(text, current, persona.lowers, persona.raises,
-                          language=persona.language, customer_name=persona.customer.name)
+        # One appraisal of the line: its moves move the ladder and are stored with the turn.
+        appraisal = self.appraiser.appraise(text, language=persona.language,
+                                            customer_name=persona.customer.name)
+        change = next_rung(current, appraisal.signals(), persona.lowers, persona.raises)
         turn = Turn(role="trainee", content=text, rung_before=change.before,
-                    rung_after=change.after, reason=change.reason)
+                    rung_after=change.after, reason=change.reason, moves=appraisal.moves)
         # Committed before the model is called: a crash or a failed reply loses nothing said.
         self.store.add_turn(session.session_id, turn)
         session.transcript.turns.append(turn)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from roleplay.appraisal import Move
 from roleplay.mood import Rung
 
 Role = Literal["customer", "trainee"]
@@ -37,6 +38,8 @@ class Turn(BaseModel):
     """When the turn was committed."""
     model: str | None = None
     """Customer turns: the model that wrote the line."""
+    moves: list[Move] | None = None
+    """Trainee turns: the appraisal's moves (`roleplay.appraisal`); None if not appraised."""
 
 
 class Transcript(BaseModel):

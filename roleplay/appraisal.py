@@ -1,0 +1,273 @@
+"""One appraisal per trainee turn: which moves the line makes, how sure, and the words.
+
+The appraisal is made once, right after the trainee's line is saved, and stored with the
+turn; the mood ladder reads its moves (as `Signal`s) and so does everything after it. Two
+layers:
+
+- the phrase lists (`roleplay/lexicons/*.yaml`, `signals.detect`): fast and precise, each
+  hit quoted exactly; confidence 1.0.
+- a model layer for what the lists cannot hear ("god, what a nightmare, i'd be livid in your
+  shoes"): the line's embedding from the embedded GGUF model (`roleplay.embedding`) and one
+  logistic regression per move kind, trained on `evals/moves/dev.jsonl` (see
+  `roleplay.harness.moves`), with a threshold per kind chosen by cross-validation. Its
+  weights are `roleplay/appraisal_model/`.
+
+    Appraiser (protocol): appraise(text, language, customer_name) -> Appraisal
+      LexicalAppraiser: the phrase lists only
+      ModelAppraiser: the phrase lists, plus the classifier for every kind they did not find
+    appraiser_from_settings(settings): the best appraiser available, else the phrase lists
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from roleplay.config import Settings
+from roleplay.embedding import EmbeddingClient
+from roleplay.errors import BackendError, RoleplayError
+from roleplay.signals import HARMFUL, HELPFUL, Signal, SignalKind, detect
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = Path(__file__).resolve().parent / "appraisal_model"
+"""Where the trained classifier is shipped: `weights.npz` and `meta.json`."""
+
+LANGUAGES: tuple[str, ...] = ("en", "fi", "lv", "hu", "no")
+"""The languages the classifier is given as a one-hot feature, in this order."""
+
+Source = Literal["lexicon", "model"]
+
+
+class Move(BaseModel):
+    """One move the trainee's line makes, with the evidence for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: SignalKind
+    """What the line does."""
+    confidence: float = Field(ge=0.0, le=1.0)
+    """1.0 for a listed phrase; the classifier's probability for a model move."""
+    quote: str
+    """The words that show it, `text[start:end]`: the phrase, or the whole line for a model move."""
+    start: int
+    """Offset of the quote in the line."""
+    end: int
+    """End offset (exclusive)."""
+    source: Source
+    """Which layer heard it."""
+
+    def signal(self) -> Signal:
+        """Return the move as the `Signal` the mood ladder reads."""
+        return Signal(kind=self.kind, quote=self.quote, start=self.start, end=self.end)
+
+
+class Appraisal(BaseModel):
+    """Every move of one trainee line, as one appraiser heard them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    moves: list[Move]
+    """In order of position; one move per kind."""
+    language: str | None
+    """The language the line was appraised in (the persona's)."""
+    appraiser: str
+    """Which appraiser made it, e.g. "lexicon" or "lexicon+model:<model date>"."""
+
+    def signals(self) -> list[Signal]:
+        """Return the moves as signals, for `mood.next_rung`."""
+        return [move.signal() for move in self.moves]
+
+    @property
+    def kinds(self) -> set[SignalKind]:
+        """The kinds of move present."""
+        return {move.kind for move in self.moves}
+
+
+class Appraiser(Protocol):
+    """Decides which moves a trainee line makes."""
+
+    name: str
+
+    def appraise(self, text: str, language: str | None = None,
+                 customer_name: str | None = None) -> Appraisal: ...
+
+
+def direction(kinds: set[SignalKind]) -> int:
+    """Return +1 for a helpful line, -1 for a harmful one, 0 for neither.
+
+    A harmful move outweighs helpful ones, as on the mood ladder: the customer remembers the jab.
+    """
+    if kinds & HARMFUL:
+        return -1
+    return 1 if kinds & HELPFUL else 0
+
+
+def lexical_moves(text: str, language: str | None, customer_name: str | None) -> list[Move]:
+    """Return the moves the phrase lists find, one per kind (its first phrase), by position."""
+    moves: dict[SignalKind, Move] = {}
+    for s in detect(text, language=language, customer_name=customer_name):
+        # The first phrase of each kind is its evidence; the ladder counts kinds, not hits.
+        moves.setdefault(s.kind, Move(kind=s.kind, confidence=1.0, quote=s.quote,
+                                      start=s.start, end=s.end, source="lexicon"))
+    return sorted(moves.values(), key=lambda m: m.start)
+
+
+class LexicalAppraiser:
+    """The phrase lists alone: what the project did before the model layer."""
+
+    name = "lexicon"
+
+    def appraise(self, text: str, language: str | None = None,
+                 customer_name: str | None = None) -> Appraisal:
+        """Return the moves the phrase lists find in `text`."""
+        return Appraisal(moves=lexical_moves(text, language, customer_name),
+                         language=language, appraiser=self.name)
+
+
+# --- the classifier ----------------------------------------------------------------------
+
+class ModelMeta(BaseModel):
+    """What a trained classifier was trained on and how well it did (`meta.json`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[SignalKind]
+    """The kinds it has a classifier for, in the order of the weight rows."""
+    thresholds: dict[str, float]
+    """Per kind: the probability from which the move is reported (chosen by CV on dev)."""
+    embedding_model: str
+    """SHA-256 of the GGUF whose embeddings it was trained on; other embeddings are refused."""
+    dev_sha256: str
+    """SHA-256 of the dev.jsonl it was trained on."""
+    dev_lines: int
+    trained_at: datetime
+    l2: float
+    """The L2 penalty chosen by cross-validation."""
+    cv: dict[str, object] = Field(default_factory=dict)
+    """Cross-validated scores on dev: per kind and per language precision/recall."""
+
+
+class AppraisalModel:
+    """One logistic regression per kind over [embedding, language one-hot]."""
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray, mean: np.ndarray,
+                 scale: np.ndarray, meta: ModelMeta):
+        self.weights = weights.astype(np.float32)  # (kinds, features)
+        self.bias = bias.astype(np.float32)
+        self.mean = mean.astype(np.float32)
+        self.scale = scale.astype(np.float32)
+        self.meta = meta
+
+    @staticmethod
+    def features(vectors: np.ndarray, languages: list[str | None]) -> np.ndarray:
+        """Return the classifier's input: the embeddings with a language one-hot appended."""
+        onehot = np.zeros((len(languages), len(LANGUAGES)), dtype=np.float32)
+        for i, lang in enumerate(languages):
+            if lang in LANGUAGES:
+                onehot[i, LANGUAGES.index(lang)] = 1.0
+        return np.hstack([vectors.astype(np.float32), onehot])
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Return P(kind) for each row of `features`, shape (rows, kinds)."""
+        z = ((features - self.mean) / self.scale) @ self.weights.T + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def save(self, directory: Path) -> None:
+        """Write `weights.npz` (float16) and `meta.json` to `directory`."""
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(directory / "weights.npz", weights=self.weights.astype(np.float16),
+                            bias=self.bias, mean=self.mean.astype(np.float16),
+                            scale=self.scale.astype(np.float16))
+        (directory / "meta.json").write_text(self.meta.model_dump_json(indent=1) + "\n", "utf-8")
+
+    @classmethod
+    def load(cls, directory: Path = MODEL_DIR) -> AppraisalModel:
+        """Read a saved classifier; AppraisalModelError if it is missing or unreadable."""
+        try:
+            meta = ModelMeta.model_validate_json((directory / "meta.json").read_text("utf-8"))
+            with np.load(directory / "weights.npz") as data:
+                arrays = {k: data[k].astype(np.float32) for k in ("weights", "bias", "mean",
+                                                                  "scale")}
+        except (OSError, ValueError, KeyError) as err:
+            raise AppraisalModelError(f"cannot read the appraisal model in {directory}: {err}; "
+                                      "run `roleplay appraise train`") from err
+        return cls(meta=meta, **arrays)
+
+
+class AppraisalModelError(RoleplayError):
+    """The trained appraisal model is missing, unreadable or made for other embeddings."""
+
+
+class ModelAppraiser:
+    """The phrase lists first, then the classifier for every kind they did not find."""
+
+    def __init__(self, client: EmbeddingClient, model: AppraisalModel):
+        if client.model_id != model.meta.embedding_model:
+            raise AppraisalModelError(
+                f"the appraisal model was trained on embeddings of {model.meta.embedding_model[:12]}"
+                f"…, the embedding server serves {client.model_id[:12]}…; retrain it with "
+                "`roleplay appraise train`")
+        self.client = client
+        self.model = model
+        self.name = f"lexicon+model:{model.meta.trained_at:%Y-%m-%d}"
+
+    def probabilities(self, texts: list[str], languages: list[str | None]) -> np.ndarray:
+        """Return the classifier's P(kind) per text, columns in `model.meta.kinds` order."""
+        vectors = self.client.embed(texts)
+        return self.model.probabilities(AppraisalModel.features(vectors, languages))
+
+    def appraise(self, text: str, language: str | None = None,
+                 customer_name: str | None = None) -> Appraisal:
+        """Return the lexicon's moves plus the classifier's moves above their thresholds."""
+        moves = lexical_moves(text, language, customer_name)
+        found = {m.kind for m in moves}
+        try:
+            probs = self.probabilities([text], [language])[0]
+        except BackendError as err:
+            # The call goes on with what the phrase lists heard rather than failing the turn.
+            _fall_back(f"the embedding server failed ({err})")
+            return Appraisal(moves=moves, language=language, appraiser=LexicalAppraiser.name)
+        stripped = text.strip()
+        start = text.find(stripped) if stripped else 0
+        for kind, p in zip(self.model.meta.kinds, probs):
+            if kind in found or p < self.model.meta.thresholds[kind.value]:
+                continue
+            # The classifier reads the whole line, so the whole line is its evidence.
+            moves.append(Move(kind=kind, confidence=round(float(p), 3), quote=stripped,
+                              start=start, end=start + len(stripped), source="model"))
+        return Appraisal(moves=moves, language=language, appraiser=self.name)
+
+
+_fallback_said: set[str] = set()
+
+
+def _fall_back(why: str) -> LexicalAppraiser:
+    if why not in _fallback_said:  # said once per process, not on every call
+        _fallback_said.add(why)
+        log.warning("appraisal uses the phrase lists only: %s", why)
+    return LexicalAppraiser()
+
+
+def appraiser_from_settings(settings: Settings) -> Appraiser:
+    """Return the model appraiser on the embedded model, else the phrase lists (logged once).
+
+    The classifier is trained on the embeddings of the packaged GGUF, so a remote backend
+    (whose embeddings, if any, are a different space) gets the phrase lists.
+    """
+    if not settings.embedded:
+        return _fall_back("a remote backend is configured and the appraisal model is trained "
+                          "on the embedded model's embeddings")
+    try:
+        model = AppraisalModel.load()
+        from roleplay.embedding import embedding_client
+
+        return ModelAppraiser(embedding_client(settings), model)
+    except RoleplayError as err:
+        return _fall_back(str(err))
+

@@ -1,0 +1,172 @@
+"""Sentence embeddings of trainee lines, from the same GGUF model that plays the customer.
+
+The appraisal's model layer (`roleplay.appraisal`) classifies these vectors. They come from
+a second, small llama.cpp server in embedding mode on 127.0.0.1, started on the same GGUF file
+as the customer's server (`roleplay.embedded.model_file`): the file is memory-mapped, so its
+pages are shared and the second server costs only its own small context. A separate server
+keeps the customer's server exactly as it is (llama.cpp builds a context with embeddings on
+differently, and some versions refuse completions on it).
+
+    EmbeddingClient (protocol): embed(texts) -> one vector per text, shape (n, dim)
+      HttpEmbeddingClient: POST {base_url}/embeddings, the OpenAI protocol
+    EmbeddingServer: the in-process embedding server; embedding_client(settings) starts one
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import numpy as np
+
+from roleplay.config import Settings
+from roleplay.errors import BackendError
+
+EMBEDDING_CTX = 512
+"""Context of the embedding server, in tokens: one trainee line, never a whole call."""
+
+# A line longer than this is cut before it is embedded: the server refuses inputs longer
+# than its context, and the first part of a very long line carries its moves anyway.
+MAX_CHARS = 1200
+
+
+class EmbeddingClient(Protocol):
+    """Turns texts into vectors; `model_id` names the model, so a classifier can check it."""
+
+    model_id: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class HttpEmbeddingClient:
+    """Embeddings from an OpenAI-compatible `/v1/embeddings` endpoint (llama.cpp serves one)."""
+
+    def __init__(self, base_url: str, model_id: str, timeout: float = 30.0,
+                 http_client: httpx.Client | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model_id
+        self._http = http_client or httpx.Client(timeout=timeout)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one L2-normalised vector per text, shape (len(texts), dim)."""
+        vectors = []
+        # One request per text: llama.cpp's server with one slot was measured slower on a
+        # batch of three lines (5.2 s) than on the three lines one by one (1.0 s).
+        for text in texts:
+            vectors.append(self._one(text[:MAX_CHARS] or " "))
+        matrix = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return matrix / np.where(norms == 0, 1.0, norms)
+
+    def _one(self, text: str) -> list[float]:
+        try:
+            response = self._http.post(f"{self.base_url}/embeddings",
+                                       json={"input": text, "model": self.model_id})
+            response.raise_for_status()
+            data: Any = response.json()
+            return list(data["data"][0]["embedding"])
+        except httpx.HTTPError as err:
+            raise BackendError(f"the embedding server at {self.base_url} failed: {err}") from err
+        except (KeyError, IndexError, TypeError, ValueError) as err:
+            raise BackendError(f"the embedding server at {self.base_url} answered without an "
+                               f"embedding ({type(err).__name__}: {err})") from err
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file, reading it in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as src:
+        while chunk := src.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_id_of(path: Path) -> str:
+    """Return the id a classifier records for the embeddings of `path`: its SHA-256.
+
+    The packaged model's hash is known (checked when it was joined); another GGUF is hashed.
+    """
+    from roleplay.embedded import MODEL_FILE, MODEL_SHA256
+
+    return MODEL_SHA256 if path.name == MODEL_FILE else file_sha256(path)
+
+
+class EmbeddingServer:
+    """llama.cpp's server in embedding mode (mean pooling), inside this process."""
+
+    def __init__(self, settings: Settings):
+        import xllamacpp
+
+        from roleplay.embedded import model_file
+
+        path = model_file(settings)
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.n_parallel = 1
+        params.n_ctx = EMBEDDING_CTX
+        params.cpuparams.n_threads = settings.local_threads
+        params.cpuparams_batch.n_threads = settings.local_threads
+        params.hostnames = ["127.0.0.1"]
+        params.port = 0
+        params.embedding = True
+        # Mean pooling: a causal model's last token mostly predicts the next word; the mean
+        # over the line's tokens carries what the whole line says.
+        params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
+        params.verbosity = -1
+        try:
+            self._server: Any = xllamacpp.Server(params)
+        except Exception as err:  # the extension raises plain RuntimeError/ValueError
+            raise BackendError(f"the embedding server did not start: {err}",
+                               retryable=False) from err
+        self.base_url = str(self._server.listening_address).rstrip("/") + "/v1"
+        self.model_path = path
+        self.model_id = model_id_of(path)
+        self._wait_ready(settings.timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        health = self.base_url.removesuffix("/v1") + "/health"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(health, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise BackendError(f"the embedding server at {self.base_url} did not become ready "
+                           f"within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        """Stop serving; the object is unusable afterwards."""
+        if getattr(self, "_server", None) is not None:
+            del self._server
+            self._server = None
+
+
+_server: EmbeddingServer | None = None
+_lock = threading.Lock()
+
+
+def embedding_client(settings: Settings) -> HttpEmbeddingClient:
+    """Start the process's one embedding server if needed and return a client of it."""
+    global _server
+    with _lock:
+        if _server is None:
+            _server = EmbeddingServer(settings)
+            atexit.register(stop_embedding_server)
+        return HttpEmbeddingClient(_server.base_url, _server.model_id, timeout=settings.timeout)
+
+
+def stop_embedding_server() -> None:
+    """Stop the embedding server if this process started one."""
+    global _server
+    with _lock:
+        if _server is not None:
+            _server.stop()
+            _server = None

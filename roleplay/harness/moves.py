@@ -1,0 +1,305 @@
+"""Training and measuring the appraisal's classifier on labelled trainee lines.
+
+`evals/moves/dev.jsonl` is the only data it is trained on; hyper-parameters and the per-kind
+thresholds are chosen by cross-validation inside it. `evals/moves/heldout.jsonl` (written blind
+by someone else) is only ever measured, never tuned on.
+
+    load_lines(path) -> [LabelledLine]
+    train(lines, client) -> (AppraisalModel, cv scores)   # `roleplay appraise train`
+    measure(lines, appraiser) -> MoveScores               # `roleplay appraise eval`
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from roleplay.appraisal import (
+    AppraisalModel,
+    Appraiser,
+    ModelMeta,
+    direction,
+    lexical_moves,
+)
+from roleplay.embedding import EmbeddingClient
+from roleplay.errors import ConfigError
+from roleplay.harness.metrics import PrecisionRecall, precision_recall
+from roleplay.signals import SignalKind
+
+MIN_POSITIVES = 4
+"""A kind with fewer labelled lines in dev gets no classifier (only its phrase list)."""
+
+L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2)
+"""L2 penalties tried by cross-validation."""
+
+THRESHOLD_GRID = tuple(round(x, 2) for x in np.arange(0.2, 0.96, 0.05))
+FOLDS = 5
+STEPS = 300
+
+
+class LabelledLine(BaseModel):
+    """One trainee line of evals/moves/*.jsonl and the moves a person labelled in it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    language: str
+    text: str
+    moves: list[SignalKind]
+    context: str | None = None
+    split: str | None = None
+
+
+def load_lines(path: Path) -> list[LabelledLine]:
+    """Read a moves JSONL file; ConfigError naming the line of any broken record."""
+    lines = []
+    try:
+        raw = path.read_text("utf-8").splitlines()
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err}") from err
+    for number, row in enumerate(raw, 1):
+        if not row.strip():
+            continue
+        try:
+            lines.append(LabelledLine.model_validate_json(row))
+        except ValidationError as err:
+            raise ConfigError(f"{path}, line {number}: {err.errors()[0]['msg']} at "
+                              f"{err.errors()[0]['loc']}; fix the record") from None
+    return lines
+
+
+def file_hash(path: Path) -> str:
+    """Return the SHA-256 of a data file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class CachedEmbeddings:
+    """An EmbeddingClient that keeps every vector it computed in an .npz file.
+
+    Retraining after the dev set grows then embeds only the new lines (about 0.3 s each on
+    the embedded model). Keyed by the embedding model and the text.
+    """
+
+    def __init__(self, inner: EmbeddingClient, path: Path):
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.path = path
+        self._cache: dict[str, np.ndarray] = {}
+        if path.is_file():
+            with np.load(path) as data:
+                self._cache = {k: data[k] for k in data.files}
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.model_id}\n{text}".encode()).hexdigest()[:32]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return the vectors of `texts`, computing only the ones not cached."""
+        missing = [t for t in dict.fromkeys(texts) if self._key(t) not in self._cache]
+        if missing:
+            for text, vector in zip(missing, self.inner.embed(missing)):
+                self._cache[self._key(text)] = vector.astype(np.float32)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(self.path, **self._cache)  # type: ignore[arg-type]
+        return np.stack([self._cache[self._key(t)] for t in texts])
+
+
+# --- logistic regression -----------------------------------------------------------------
+
+def _fit(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fit one logistic regression per column of `y` on standardised `x`; return (W, b).
+
+    Full-batch Adam on the weighted log-loss: positives are rare (20 of 1000 lines per kind),
+    so each kind's positives weigh as much as its negatives, capped at 10 times.
+    """
+    n, d = x.shape
+    k = y.shape[1]
+    pos = y.sum(axis=0)
+    weight_pos = np.minimum((n - pos) / np.maximum(pos, 1), 10.0)
+    sample_w = np.where(y > 0, weight_pos, 1.0) / n
+    w = np.zeros((k, d), dtype=np.float64)
+    b = np.zeros(k, dtype=np.float64)
+    m_w, v_w, m_b, v_b = (np.zeros_like(w), np.zeros_like(w), np.zeros_like(b),
+                          np.zeros_like(b))
+    lr, beta1, beta2 = 0.02, 0.9, 0.999
+    for step in range(1, STEPS + 1):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w.T + b, -30, 30)))
+        g = (p - y) * sample_w  # (n, k)
+        grad_w = g.T @ x + 2 * l2 * w
+        grad_b = g.sum(axis=0)
+        for param, grad, m, v in ((w, grad_w, m_w, v_w), (b, grad_b, m_b, v_b)):
+            m *= beta1
+            m += (1 - beta1) * grad
+            v *= beta2
+            v += (1 - beta2) * grad * grad
+            param -= lr * (m / (1 - beta1 ** step)) / (np.sqrt(v / (1 - beta2 ** step)) + 1e-8)
+    return w, b
+
+
+def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0) + 1e-6
+    return mean, scale
+
+
+def _folds(n: int, seed: int = 0) -> list[np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    return [order[i::FOLDS] for i in range(FOLDS)]
+
+
+def _oof(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+    """Return out-of-fold probabilities: each line predicted by a model that never saw it."""
+    probs = np.zeros_like(y, dtype=np.float64)
+    for test in _folds(len(x)):
+        train = np.setdiff1d(np.arange(len(x)), test)
+        mean, scale = _standardise(x[train])
+        w, b = _fit((x[train] - mean) / scale, y[train], l2)
+        z = ((x[test] - mean) / scale) @ w.T + b
+        probs[test] = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    return probs
+
+
+def _f1(predicted: np.ndarray, labelled: np.ndarray) -> float:
+    tp = float((predicted & labelled).sum())
+    denominator = float(predicted.sum() + labelled.sum())
+    return 2 * tp / denominator if denominator else 0.0
+
+
+def _thresholds(probs: np.ndarray, y: np.ndarray, lexical: np.ndarray) -> list[float]:
+    """Per kind: the threshold at which lexicon-or-model has the best F1 out of fold."""
+    best = []
+    for j in range(y.shape[1]):
+        scores = [(_f1(lexical[:, j] | (probs[:, j] >= t), y[:, j] > 0), t)
+                  for t in THRESHOLD_GRID]
+        # Ties go to the higher threshold: a false move moves the customer for no reason.
+        best.append(max(scores, key=lambda s: (round(s[0], 6), s[1]))[1])
+    return best
+
+
+def train(lines: list[LabelledLine], client: EmbeddingClient, dev_sha256: str
+          ) -> tuple[AppraisalModel, list[str]]:
+    """Train the classifier on `lines`; return it and a log of the choices made."""
+    kinds = [k for k in SignalKind if sum(k in line.moves for line in lines) >= MIN_POSITIVES]
+    if not kinds:
+        raise ConfigError(f"no move kind has {MIN_POSITIVES} labelled lines; nothing to train")
+    vectors = client.embed([line.text for line in lines])
+    x = AppraisalModel.features(vectors, [line.language for line in lines]).astype(np.float64)
+    y = np.array([[k in line.moves for k in kinds] for line in lines], dtype=np.float64)
+    lexical = np.array([[k in {m.kind for m in lexical_moves(line.text, line.language, None)}
+                         for k in kinds] for line in lines])
+    notes = []
+    best: tuple[float, float, np.ndarray] | None = None
+    for l2 in L2_GRID:
+        probs = _oof(x, y, l2)
+        # Macro F1 at each kind's best threshold; the same choice is made for the final model.
+        ts = _thresholds(probs, y, lexical)
+        macro = float(np.mean([_f1(lexical[:, j] | (probs[:, j] >= t), y[:, j] > 0)
+                               for j, t in enumerate(ts)]))
+        notes.append(f"l2={l2:g}: cross-validated macro F1 {macro:.3f}")
+        if best is None or macro > best[0]:
+            best = (macro, l2, probs)
+    assert best is not None
+    _, l2, probs = best
+    thresholds = _thresholds(probs, y, lexical)
+    mean, scale = _standardise(x)
+    w, b = _fit((x - mean) / scale, y, l2)
+    predicted = [{k for j, k in enumerate(kinds) if lexical[i, j] or probs[i, j] >= thresholds[j]}
+                 | {m.kind for m in lexical_moves(line.text, line.language, None)}
+                 for i, line in enumerate(lines)]
+    cv = scores(lines, predicted).model_dump(mode="json")
+    meta = ModelMeta(kinds=kinds, thresholds={k.value: t for k, t in zip(kinds, thresholds)},
+                     embedding_model=client.model_id, dev_sha256=dev_sha256,
+                     dev_lines=len(lines), trained_at=datetime.now(UTC), l2=l2, cv=cv)
+    notes.append(f"chose l2={l2:g}; {len(kinds)} kinds with a classifier")
+    return AppraisalModel(w, b, mean, scale, meta), notes
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+class KindScore(BaseModel):
+    """Precision and recall of one kind (in one language, or all)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    language: str
+    support: int
+    predicted: int
+    precision: float | None
+    recall: float | None
+
+
+class MoveScores(BaseModel):
+    """How well predicted moves match the labels: per kind, per language, and the direction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: int
+    kinds: list[KindScore]
+    """Per kind over all languages (language "all"), then per kind and language."""
+    direction: dict[str, float | None]
+    """Per language (and "all"): share of lines labelled helpful or harmful whose predicted
+    direction is the same (a line with no predicted move counts as wrong)."""
+    direction_lines: dict[str, int]
+
+
+def _kind_score(kind: str, language: str, pr: PrecisionRecall) -> KindScore:
+    return KindScore(kind=kind, language=language, support=pr.support,
+                     predicted=pr.tp + pr.fp, precision=pr.precision, recall=pr.recall)
+
+
+def scores(lines: list[LabelledLine], predicted: list[set[SignalKind]]) -> MoveScores:
+    """Score predicted move sets against the labelled ones."""
+    languages = sorted({line.language for line in lines})
+    groups = [("all", list(range(len(lines))))] + [
+        (lang, [i for i, line in enumerate(lines) if line.language == lang]) for lang in languages]
+    kinds: list[KindScore] = []
+    dir_rates: dict[str, float | None] = {}
+    dir_lines: dict[str, int] = {}
+    for name, idx in groups:
+        for kind in SignalKind:
+            labelled = [kind in lines[i].moves for i in idx]
+            guessed = [kind in predicted[i] for i in idx]
+            if any(labelled) or any(guessed):
+                kinds.append(_kind_score(kind.value, name,
+                                         precision_recall(guessed, labelled)))
+        pairs = [(direction(set(lines[i].moves)), direction(predicted[i])) for i in idx]
+        pairs = [(want, got) for want, got in pairs if want != 0]
+        dir_lines[name] = len(pairs)
+        dir_rates[name] = (sum(1 for want, got in pairs if want == got) / len(pairs)
+                           if pairs else None)
+    return MoveScores(lines=len(lines), kinds=kinds, direction=dir_rates,
+                      direction_lines=dir_lines)
+
+
+def measure(lines: list[LabelledLine], appraiser: Appraiser) -> MoveScores:
+    """Appraise every line with `appraiser` and score the moves it found."""
+    predicted = [appraiser.appraise(line.text, line.language).kinds for line in lines]
+    return scores(lines, predicted)
+
+
+def _pct(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:5.2f}"
+
+
+def render(result: MoveScores, min_support: int = 1) -> str:
+    """Return the scores as plain-text tables: per kind, per kind x language, direction."""
+    out = [f"{result.lines} lines", "", "direction (helpful vs harmful):"]
+    for lang, rate in result.direction.items():
+        out.append(f"  {lang:<4} {_pct(rate)}  ({result.direction_lines[lang]} lines)")
+    out += ["", f"{'kind':<16}{'lang':<5}{'n':>4}{'pred':>5}  prec  recall"]
+    for s in sorted(result.kinds, key=lambda s: (s.kind, s.language != "all", s.language)):
+        if s.support >= min_support or s.language == "all":
+            out.append(f"{s.kind:<16}{s.language:<5}{s.support:>4}{s.predicted:>5}  "
+                       f"{_pct(s.precision)} {_pct(s.recall)}")
+    return "\n".join(out)
+
+
+def scores_json(result: MoveScores) -> str:
+    """Return the scores as JSON."""
+    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=1)
