@@ -69,12 +69,11 @@ def read_script(path: Path) -> list[str]:
     """Return the trainee lines of a script file: one per line, blank lines skipped."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RoleplayError(f"{path}: no such script file; give a text file with one trainee "
-                            "line per line") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise RoleplayError(f"{path}: cannot read the script: {err}; save it as UTF-8 text"
-                            ) from None
+        what = ("no such script file" if isinstance(err, FileNotFoundError)
+                else f"cannot read the script: {err}")
+        raise RoleplayError(f"{path}: {what}; give a UTF-8 text file with one trainee line "
+                            "per line") from None
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         raise RoleplayError(f"{path}: the script has no lines; write one trainee line per line")

@@ -97,14 +97,15 @@ def trainer_view(app: WebApp, tab: gr.Tab) -> None:
         yield {sandbox_col: gr.Column(visible=True),
                **sandbox.show(session, app.call_view(session))}
 
-    tab.select(persona_files, outputs=[files], concurrency_limit=None)
+    tab.select(persona_files, outputs=[files], concurrency_limit=None, api_name="persona_files")
     validate_btn.click(validate, inputs=[yaml_box], outputs=[validation, publish_msg],
                        concurrency_limit=None)
     upload_btn.upload(upload, inputs=[upload_btn], outputs=[yaml_box, validation, publish_msg],
                       concurrency_limit=None)
     publish_btn.click(publish, inputs=[yaml_box, replace_box], outputs=[publish_msg, validation],
                       concurrency_limit=None, api_name="publish_persona"
-                      ).then(persona_files, outputs=[files], concurrency_limit=None)
+                      ).then(persona_files, outputs=[files], concurrency_limit=None,
+                             api_visibility="private")
     sandbox_btn.click(sandbox_start, inputs=[yaml_box],
                       outputs=[sandbox_col, *sandbox.parts, validation, publish_msg],
                       concurrency_id="model", concurrency_limit="default",

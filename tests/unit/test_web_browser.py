@@ -32,6 +32,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeEng
     personas = tmp / "personas"
     personas.mkdir()
     (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
+    (personas / "lost-parcel.yaml").write_text(
+        MINIMAL.replace("id: late-parcel", "id: lost-parcel").replace(
+            "The parcel is late", "The parcel is lost"), encoding="utf-8")
+    # A broken file beside them, in every test here: it must never take the others down.
+    (personas / "broken.yaml").write_bytes(MINIMAL.replace("id: late-parcel", "id: broken")
+                                           .encode("utf-8").replace(b"title:", b"ti\x00tle:"))
     store = SqliteStore(tmp / "db.sqlite3")
     engine = FakeEngine(store)
     with socket.socket() as s:
@@ -54,6 +60,14 @@ def page(app: tuple[str, FakeEngine, SqliteStore], chromium: Browser) -> Iterato
     context.close()
 
 
+def open_call(page: Page, url: str, name: str, persona_id: str = "late-parcel") -> None:
+    """Open the page, type `name` and start a call with `persona_id`."""
+    page.goto(url)
+    page.get_by_label("Your name").fill(name)
+    page.locator(f"#start-{persona_id}").click()
+    expect(page.locator("#mood-meter")).to_be_visible()
+
+
 def test_without_login_a_name_is_needed_and_kept_with_the_session(
         app: tuple[str, FakeEngine, SqliteStore], page: Page) -> None:
     url, _, store = app
@@ -69,10 +83,7 @@ def test_without_login_a_name_is_needed_and_kept_with_the_session(
 def test_a_backend_error_shows_a_message_keeps_the_line_and_retry_answers(
         app: tuple[str, FakeEngine, SqliteStore], page: Page) -> None:
     url, engine, _ = app
-    page.goto(url)
-    page.get_by_label("Your name").fill("Ann Example")
-    page.locator("#start-late-parcel").click()
-    expect(page.locator("#mood-meter")).to_be_visible()
+    open_call(page, url, "Ann Example")
     engine.fail_next = 1
     page.locator("#message textarea").fill("Let me check that for you, Maria.")
     page.locator("#send").click()
@@ -93,10 +104,7 @@ def test_a_backend_error_shows_a_message_keeps_the_line_and_retry_answers(
 def test_an_unfinished_call_is_continued_from_the_history_and_ends_in_a_report(
         app: tuple[str, FakeEngine, SqliteStore], page: Page) -> None:
     url, _, _ = app
-    page.goto(url)
-    page.get_by_label("Your name").fill("Cleo")
-    page.locator("#start-late-parcel").click()
-    expect(page.locator("#mood-meter")).to_be_visible()
+    open_call(page, url, "Cleo")
     page.goto(url)  # a fresh page: no session in the address
     page.get_by_label("Your name").fill("Cleo")
     page.locator("#tab-history-button").click()
@@ -113,3 +121,23 @@ def test_an_unfinished_call_is_continued_from_the_history_and_ends_in_a_report(
     expect(page.locator("#report .rp-score")).to_have_text("Overall score: 50 / 100")
     page.locator("#tab-history-button").click()
     expect(page.locator("#history-table .virtual-row").first).to_contain_text("scored")
+
+
+def test_a_persona_file_with_a_nul_byte_is_named_and_the_other_scenarios_stay_playable(
+        app: tuple[str, FakeEngine, SqliteStore], page: Page) -> None:
+    url, _, store = app
+    page.goto(url)
+    problems = page.locator("#picker-problems")
+    expect(problems).to_contain_text("broken.yaml")
+    expect(problems).to_contain_text("NUL")
+    # The file's name, not where the server keeps it, and no Python error.
+    assert str(store.path.parent) not in problems.inner_text()
+    assert "Traceback" not in page.content() and "ReaderError" not in page.content()
+    expect(page.locator("#start-late-parcel")).to_be_visible()
+    open_call(page, url, "Dora", "lost-parcel")
+    expect(page.locator("#call-title")).to_contain_text("The parcel is lost")
+    page.locator("#message textarea").fill("I'm so sorry, Maria. Let me find it for you.")
+    page.locator("#send").click()
+    expect(page.locator('#chat [data-testid="bot"]').last).to_have_text(
+        "Fine. What happens now?")
+    expect(page.locator("#call-error")).to_be_hidden()

@@ -41,6 +41,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     personas = tmp / "personas"
     personas.mkdir()
     (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
+    (personas / "draft.yaml").write_bytes(b"id: draft\x00\n")
     store = SqliteStore(tmp / "db.sqlite3")
     users = Users([User(name="ann", password="ann-pw"),
                    User(name="tess", password="tess-pw", role="trainer")])
@@ -98,3 +99,13 @@ def test_model_requests_share_one_queue_with_the_configured_limit(
     assert limits["send"] == limits["sandbox_say"] == "default"
     assert demo._queue.default_concurrency_limit == 3
     assert limits["end_call"] == 1 and limits["on_load"] is None
+
+
+def test_the_trainer_view_names_the_persona_files_that_do_not_load(
+        served: tuple[str, Path, gr.Blocks]) -> None:
+    url, personas, _ = served
+    listed = Client(url, auth=("tess", "tess-pw"), verbose=False).predict(
+        api_name="/persona_files")
+    assert "draft.yaml" in listed and "NUL byte" in listed and str(personas) not in listed
+    with pytest.raises(AppError, match="only trainers"):
+        Client(url, auth=("ann", "ann-pw"), verbose=False).predict(api_name="/persona_files")
