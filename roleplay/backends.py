@@ -3,11 +3,18 @@
 This is the only module that constructs models. Everything goes through LangChain's OpenAI
 classes against a `base_url`: OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp, or the embedded
 llama.cpp server this package starts itself when nothing is configured.
+
+What a server supports beyond the common API is a `ServerFeatures`, built here once per
+endpoint from `Settings.server_features` (or by asking the server), and handed to the
+customer model and the judge: the embedded server is treated as the llama.cpp server it is,
+so a llama.cpp server started by hand behaves the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 import httpx
@@ -15,10 +22,12 @@ import openai
 from langchain_core.language_models import BaseChatModel, BaseLLM
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import AzureChatOpenAI, ChatOpenAI, OpenAI
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr
 
-from roleplay.config import Settings
+from roleplay.config import SERVER_FEATURES, ServerFeature, Settings
 from roleplay.errors import BackendError
+
+log = logging.getLogger(__name__)
 
 Purpose = Literal["customer", "eval"]
 
@@ -42,6 +51,109 @@ def endpoint(settings: Settings) -> str:
 def _key(settings: Settings) -> SecretStr:
     # Local servers accept any key; the OpenAI client refuses to start without one.
     return settings.api_key or SecretStr("not-needed")
+
+
+class ServerFeatures(BaseModel):
+    """What the server behind the endpoint supports beyond plain chat completions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt_cache: bool = False
+    """llama.cpp's `cache_prompt` request field: its prompt cache can be switched off per call."""
+
+    logit_bias_words: bool = False
+    """llama.cpp's `logit_bias` given as words (`[["word", false]]`), banning their tokens."""
+
+    logprobs: bool = True
+    """Top log-probabilities of the answer's tokens (the judge's yes/no checks need them)."""
+
+    json_schema: bool = True
+    """`response_format` of type `json_schema` (else the judge asks for `json_object`)."""
+
+    completions: bool = True
+    """The /v1/completions endpoint (else the customer is prompted through chat)."""
+
+    source: str = "defaults"
+    """Where this came from: the setting, or what the probe saw."""
+
+    @classmethod
+    def of(cls, names: Iterable[ServerFeature], source: str) -> ServerFeatures:
+        """Return the features named in `names` (every other one off)."""
+        on = set(names)
+        return cls(source=source, **{name: name in on for name in SERVER_FEATURES})
+
+    def names(self) -> list[ServerFeature]:
+        """The features that are on, in `SERVER_FEATURES` order."""
+        return [name for name in SERVER_FEATURES if getattr(self, name)]
+
+
+# What a probe concludes for each kind of server. Any OpenAI-compatible server other than
+# llama.cpp gets what the OpenAI API itself offers, plus /v1/completions (vLLM, Ollama).
+_LLAMACPP: tuple[ServerFeature, ...] = SERVER_FEATURES
+_OPENAI: tuple[ServerFeature, ...] = ("logprobs", "json_schema")
+_GENERIC: tuple[ServerFeature, ...] = ("logprobs", "json_schema", "completions")
+
+_probed: dict[str, ServerFeatures] = {}
+_probe_lock = threading.Lock()
+
+
+def server_features(settings: Settings, http_client: httpx.Client | None = None
+                    ) -> ServerFeatures:
+    """Return what the configured server supports: the setting, else what the server says.
+
+    The probe asks once per endpoint and process (a probe through a given `http_client` is
+    not remembered, so tests stay independent); a probe that gets no answer is not
+    remembered either, so a server that comes up later is asked again.
+    """
+    if settings.server_features != "probe":
+        return ServerFeatures.of(settings.server_features, "ROLEPLAY_SERVER_FEATURES")
+    if settings.azure_endpoint:
+        return ServerFeatures.of(_OPENAI, "Azure OpenAI")
+    url = endpoint(settings).rstrip("/")
+    if http_client is None:
+        with _probe_lock:
+            if url not in _probed:
+                with httpx.Client(timeout=min(settings.timeout, 10.0)) as client:
+                    features, answered = _probe(url, settings, client)
+                if not answered:
+                    return features
+                _probed[url] = features
+            return _probed[url]
+    return _probe(url, settings, http_client)[0]
+
+
+def _probe(url: str, settings: Settings, client: httpx.Client) -> tuple[ServerFeatures, bool]:
+    """What the server at `url` (ending in /v1) is, and whether it answered at all."""
+    headers = {"Authorization": f"Bearer {_key(settings).get_secret_value()}"}
+    answered = False
+    try:
+        # llama.cpp's own endpoint, beside /v1: its server settings and build.
+        props = client.get(url.removesuffix("/v1") + "/props", headers=headers)
+        answered = True
+        if props.status_code == 200 and "default_generation_settings" in _json(props):
+            return ServerFeatures.of(_LLAMACPP, f"probe: llama.cpp ({url} answers /props)"), True
+        models = client.get(url + "/models", headers=headers)
+        data = _json(models).get("data")
+        owners = {str(m.get("owned_by")) for m in data if isinstance(m, dict)} \
+            if isinstance(data, list) else set()
+        if "llamacpp" in owners:
+            return ServerFeatures.of(_LLAMACPP, f"probe: llama.cpp ({url}/models)"), True
+    # A probe must never fail the call it serves: whatever goes wrong, assume the least.
+    except (httpx.HTTPError, OSError, ValueError, KeyError, TypeError) as err:
+        log.warning("could not ask %s what it supports (%s: %s); assuming a plain "
+                    "OpenAI-compatible server; set ROLEPLAY_SERVER_FEATURES to say",
+                    url, type(err).__name__, err)
+    if "api.openai.com" in url:
+        return ServerFeatures.of(_OPENAI, "probe: the OpenAI API"), answered
+    return ServerFeatures.of(_GENERIC, f"probe: an OpenAI-compatible server at {url}"), answered
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def make_chat_model(settings: Settings, purpose: Purpose = "customer",
@@ -98,12 +210,29 @@ def describe_error(err: Exception, settings: Settings) -> BackendError:
 class CustomerModel:
     """Continues a call transcript with the customer's next line, streamed."""
 
-    def __init__(self, settings: Settings, http_client: httpx.Client | None = None):
+    def __init__(self, settings: Settings, http_client: httpx.Client | None = None,
+                 features: ServerFeatures | None = None):
         self.settings = settings
         self.name = settings.model
         self._http_client = http_client
+        self._features = features
         self._llm: BaseLLM | None = None
         self._chat: BaseChatModel | None = None
+
+    def __repr__(self) -> str:
+        return f"CustomerModel(model={self.name!r}, style={self.settings.prompt_style!r})"
+
+    @property
+    def features(self) -> ServerFeatures:
+        """What the server supports; asked on first use, so building this starts nothing."""
+        if self._features is None:
+            self._features = server_features(self.settings, self._http_client)
+        return self._features
+
+    @property
+    def completion_style(self) -> bool:
+        """True when the customer continues the transcript on /v1/completions."""
+        return self.settings.prompt_style == "completion" and self.features.completions
 
     def _completion(self) -> BaseLLM:
         if self._llm is None:
@@ -119,14 +248,14 @@ class CustomerModel:
                temperature: float = 0.8, avoid: Sequence[str] = ()) -> Iterator[str]:
         """Yield the continuation of `prompt` piece by piece; BackendError on any failure.
 
-        `avoid`: words the reply should not use, on servers that take them (the embedded
-        llama.cpp server); other backends get a regeneration without them.
+        `avoid`: words the reply should not use, on servers that take them as words
+        (llama.cpp); other backends get a regeneration without them.
         """
         try:
-            if self.settings.prompt_style == "completion":
+            if self.completion_style:
                 llm = self._completion()
                 extra: dict[str, Any] = {}
-                if avoid and self.settings.embedded:
+                if avoid and self.features.logit_bias_words:
                     # llama.cpp accepts words here and bans every token of each; the OpenAI
                     # API wants token ids of its own tokenizer, which this code cannot know.
                     extra["extra_body"] = {"logit_bias": [[word, False] for word in avoid]}
@@ -144,7 +273,7 @@ class CustomerModel:
 
     def warm(self, prompt: str) -> None:
         """Process `prompt` once so the server's prompt cache holds it for the first turn."""
-        if self.settings.prompt_style != "completion":
+        if not self.completion_style:
             return  # hosted APIs cache on their own; a warm-up would only cost tokens
         for _ in self.stream(prompt, stop=["\n"], max_tokens=1, temperature=0.0):
             pass

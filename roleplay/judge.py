@@ -6,8 +6,9 @@ so the model is only asked two kinds of small questions:
 - a yes/no question about one trainee turn, answered with one token; P(yes) is read from the
   log-probabilities of "Yes" and "No" and compared with a threshold calibrated on the
   development set (`evals/calibration.yaml`), never taken from the text of the answer;
-- a rewrite of one trainee turn about evidence the code has already fixed, as JSON
-  (schema-constrained where the server supports it), validated by the caller.
+- a rewrite of one trainee turn about evidence the code has already fixed, as JSON read by
+  LangChain's structured output (schema-constrained where the server supports it, else JSON
+  mode), validated by the caller.
 
 Output that cannot be read is retried at most twice; after that the caller gets None and the
 raw text, and the principle ends `unscored`. A stronger model behind `ROLEPLAY_EVAL_MODEL` /
@@ -16,46 +17,50 @@ raw text, and the principle ends `unscored`. A stronger model behind `ROLEPLAY_E
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from roleplay.config import PROJECT_ROOT, Settings
+from roleplay.backends import ServerFeatures
+from roleplay.config import Settings
 from roleplay.errors import BackendError, PromptError
+from roleplay.harness.calibration import calibration_file, language_group, load_calibration
+from roleplay.language import language_name
 from roleplay.prompts import read_prompt
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_PATH = PROJECT_ROOT / "evals" / "calibration.yaml"
 MAX_RETRIES = 2
 
-LANGUAGE_NAMES = {"en": "English", "fi": "Finnish", "no": "Norwegian (bokmål)",
-                  "lv": "Latvian", "hu": "Hungarian"}
-
+# The JSON schema of a rewrite, as a dict rather than a pydantic class: LangChain then parses
+# the answer in the chain, so an unreadable one comes back as `parsing_error` next to the raw
+# message instead of raising. No minLength/maxLength: llama.cpp turns them into a grammar with
+# one rule per character, which made one rewrite take minutes; max_tokens bounds the length.
 _REWRITE_SCHEMA: dict[str, Any] = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "rewrite",
-        "strict": True,
-        "schema": {
-            "type": "object",
-            # No minLength/maxLength: llama.cpp turns them into a grammar with one rule per
-            # character, which made one rewrite take minutes; max_tokens bounds the length.
-            "properties": {"rewrite": {"type": "string"}},
-            "required": ["rewrite"],
-            "additionalProperties": False,
-        },
-    },
+    "title": "rewrite",
+    "type": "object",
+    "properties": {"rewrite": {"type": "string"}},
+    "required": ["rewrite"],
+    "additionalProperties": False,
 }
+
+
+class RewriteAnswer(BaseModel):
+    """The judge's answer to a rewrite request, as the JSON it is asked for."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    rewrite: str
+    """The trainee's line as the model would say it."""
 
 
 @dataclass
@@ -74,63 +79,6 @@ class RewriteResult:
     text: str | None
     raw: list[str] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
-
-
-def language_group(language: str) -> str:
-    """Calibration group of a language: "en", or "other" for the seed languages.
-
-    The small model reads English far better than Finnish or Latvian, so its checks are
-    calibrated (and switched off) separately for the two groups.
-    """
-    return "en" if language == "en" else "other"
-
-
-def load_calibration(model_name: str,
-                     path: Path = CALIBRATION_PATH) -> tuple[dict[str, float], set[str]]:
-    """Return `model_name`'s thresholds and the checks switched off, keyed "check:group".
-
-    Unknown models get ({}, set()): the rubric's default thresholds, every check on.
-    """
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        return {}, set()
-    except (OSError, yaml.YAMLError) as err:
-        log.warning("cannot read calibration file %s: %s; using default thresholds", path, err)
-        return {}, set()
-    models = data.get("models") if isinstance(data, dict) else None
-    entry = models.get(model_name) if isinstance(models, dict) else None
-    if not isinstance(entry, dict):
-        if entry is not None or (models is not None and not isinstance(models, dict)):
-            log.warning("calibration file %s is malformed; using default thresholds", path)
-        return {}, set()
-    thresholds: dict[str, float] = {}
-    disabled: set[str] = set()
-    # Decisions a person took after reading the measurements, kept apart from the fitted
-    # values so that re-calibrating does not silently undo them.
-    overrides = (data.get("overrides") or {}).get(model_name) or {}
-    for key, setting in overrides.items() if isinstance(overrides, dict) else ():
-        if isinstance(setting, dict) and setting.get("use") is False:
-            disabled.add(str(key))
-    for check, values in entry.items():
-        if not isinstance(values, dict):
-            continue
-        if isinstance(values.get("threshold"), int | float):
-            thresholds[str(check)] = float(values["threshold"])
-        for group in ("en", "other"):
-            setting = values.get(group)
-            if not isinstance(setting, dict):
-                continue
-            if isinstance(setting.get("threshold"), int | float):
-                thresholds[f"{check}:{group}"] = float(setting["threshold"])
-            if setting.get("use") is False:
-                disabled.add(f"{check}:{group}")
-    return thresholds, disabled
-
-
-def load_thresholds(model_name: str, path: Path = CALIBRATION_PATH) -> dict[str, float]:
-    """Return the calibrated thresholds of `model_name` ({} if none)."""
-    return load_calibration(model_name, path)[0]
 
 
 def _split(rendered: str, path: str) -> tuple[str, str]:
@@ -168,46 +116,47 @@ def yes_no_probability(message: BaseMessage) -> tuple[float | None, str]:
     return yes / (yes + no), raw
 
 
-_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
-_LOOSE = re.compile(r'"rewrite"\s*:\s*"((?:[^"\\]|\\.)*)"', re.DOTALL)
+def read_rewrite(answer: dict[str, Any]) -> tuple[str | None, str, str | None]:
+    """Return the rewrite, the raw text and why there is none, from a structured-output answer.
 
-
-def parse_rewrite(text: str) -> str | None:
-    """Return the "rewrite" string of a JSON answer, repairing code fences and stray text."""
-    cleaned = _FENCE.sub("", text.strip())
-    candidates = [cleaned]
-    start, end = cleaned.find("{"), cleaned.rfind("}")
-    if 0 <= start < end:
-        candidates.append(cleaned[start:end + 1])
-    for candidate in candidates:
-        try:
-            data = json.loads(candidate)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("rewrite"), str):
-            return str(data["rewrite"]).strip() or None
-    loose = _LOOSE.search(cleaned)
-    if loose:
-        try:
-            return str(json.loads(f'"{loose.group(1)}"')).strip() or None
-        except json.JSONDecodeError:
-            return None
-    return None
+    `answer` is what `with_structured_output(..., include_raw=True)` returns: the raw message,
+    the parsed JSON (None when it could not be parsed) and the parsing error.
+    """
+    raw = answer.get("raw")
+    text = "" if raw is None else raw.content if isinstance(raw.content, str) else str(raw.content)
+    meta = getattr(raw, "response_metadata", None) or {}
+    if meta.get("finish_reason") == "length":
+        # A JSON parser repairs a string cut off at the token limit; that is half a sentence.
+        return None, text, _CUT_OFF
+    if answer.get("parsing_error") is not None or answer.get("parsed") is None:
+        return None, text, "the answer was not JSON with a rewrite"
+    try:
+        rewrite = RewriteAnswer.model_validate(answer["parsed"]).rewrite.strip()
+    except ValidationError:
+        return None, text, "the answer was not JSON with a rewrite"
+    if not rewrite:
+        return None, text, "the rewrite was empty"
+    return rewrite, text, None
 
 
 class Judge:
     """The evaluator's model: yes/no checks and rewrites, each a small call."""
 
-    def __init__(self, model: BaseChatModel, model_name: str,
+    def __init__(self, model: BaseChatModel, model_name: str, prompts_dir: Path, *,
                  thresholds: Mapping[str, float] | None = None,
-                 prompts_dir: Path = PROJECT_ROOT / "prompts",
                  max_retries: int = MAX_RETRIES,
                  rewrite_retries: int = 1,
                  on_error: Callable[[Exception], Exception] | None = None,
                  disabled: set[str] | None = None,
-                 check_options: Mapping[str, Any] | None = None):
+                 features: ServerFeatures | None = None):
         self.model = model
-        self.check_options = dict(check_options or {})
+        self.features = features or ServerFeatures()
+        # llama.cpp answers a prompt it partly has in its cache with slightly different
+        # log-probabilities (measured: P(yes) 0.7776 cold, 0.7833 warm), enough to flip a check
+        # that sits at its threshold between two runs. The yes/no checks are short, so a
+        # server with a prompt cache is asked to compute them from scratch every time.
+        self.check_options: dict[str, Any] = (
+            {"extra_body": {"cache_prompt": False}} if self.features.prompt_cache else {})
         self.model_name = model_name
         self.thresholds = dict(thresholds or {})
         self.disabled = set(disabled or ())
@@ -222,20 +171,22 @@ class Judge:
                                     "good_example", "customer", "agent"})
         self._on_error = on_error
 
+    def __repr__(self) -> str:
+        return f"Judge(model={self.model_name!r}, features={self.features.names()})"
+
     @classmethod
-    def from_settings(cls, settings: Settings) -> Judge:
-        """Return a Judge on the configured evaluator model (starting the embedded server if needed)."""
-        from roleplay.backends import describe_error, make_chat_model
+    def from_settings(cls, settings: Settings, features: ServerFeatures | None = None) -> Judge:
+        """Return a Judge on the configured evaluator model (starting the embedded server if needed).
+
+        `features`: what the server supports, if the caller already knows (else asked once).
+        """
+        from roleplay.backends import describe_error, make_chat_model, server_features
 
         model = make_chat_model(settings, purpose="eval")
-        thresholds, disabled = load_calibration(settings.eval_model)
-        # llama.cpp answers a prompt it partly has in its cache with slightly different
-        # log-probabilities (measured: P(yes) 0.7776 cold, 0.7833 warm), enough to flip a check
-        # that sits at its threshold between two runs. The yes/no checks are short, so the
-        # embedded server is asked to compute them from scratch every time.
-        options = {"extra_body": {"cache_prompt": False}} if settings.embedded else {}
-        return cls(model, settings.eval_model, thresholds=thresholds, disabled=disabled,
-                   prompts_dir=settings.prompts_dir, check_options=options,
+        calibration = load_calibration(calibration_file(settings), settings.eval_model)
+        return cls(model, settings.eval_model, settings.prompts_dir,
+                   thresholds=calibration.thresholds, disabled=set(calibration.disabled),
+                   features=features or server_features(settings),
                    on_error=lambda err: describe_error(err, settings))
 
     def threshold(self, check_id: str, default: float, language: str = "en") -> float:
@@ -247,9 +198,12 @@ class Judge:
         """False when calibration found the check useless for this model and language."""
         return f"{check_id}:{language_group(language)}" not in self.disabled
 
-    def _invoke(self, messages: list[BaseMessage], **kwargs: Any) -> BaseMessage:
+    def _invoke(self, runnable: Runnable[Any, Any], messages: list[BaseMessage]) -> Any:
         try:
-            return self.model.bind(**kwargs).invoke(messages)
+            return runnable.invoke(messages)
+        except openai.LengthFinishReasonError as err:
+            # With json_schema the client parses the answer itself and refuses a cut-off one.
+            raise _CallFailed(_CUT_OFF, cut_off=True) from err
         except Exception as err:  # any client failure is reported the same way
             wrapped = self._on_error(err) if self._on_error else err
             if isinstance(wrapped, BackendError) and not wrapped.retryable:
@@ -262,11 +216,15 @@ class Judge:
                                              agent=agent)
         system, user = _split(rendered, str(self._check_prompt.path))
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
+        if not self.features.logprobs:
+            return CheckResult(p_yes=None, raw="", error="the server does not return "
+                               "log-probabilities (ROLEPLAY_SERVER_FEATURES)")
+        check = self.model.bind(logprobs=True, top_logprobs=10, max_tokens=1, temperature=0,
+                                **self.check_options)
         raws = []
         for attempt in range(self.max_retries + 1):
             try:
-                answer = self._invoke(messages, logprobs=True, top_logprobs=10, max_tokens=1,
-                                      temperature=0, **self.check_options)
+                answer = self._invoke(check, messages)
             except _CallFailed as err:
                 raws.append(f"attempt {attempt + 1}: call failed: {err}")
                 continue
@@ -282,29 +240,31 @@ class Judge:
                 validate: Callable[[str], str | None]) -> RewriteResult:
         """Ask for a better version of `agent`; `validate` returns a rejection reason or None."""
         rendered = self._rewrite_prompt.render(
-            language_name=LANGUAGE_NAMES.get(language, language), title=title,
+            language_name=language_name(language), title=title,
             description=description, quote=quote, problem=problem, good_example=good_example,
             customer=customer or "(nothing)", agent=agent)
         system, user = _split(rendered, str(self._rewrite_prompt.path))
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(user)]
         result = RewriteResult(text=None)
-        schema: dict[str, Any] = {"response_format": _REWRITE_SCHEMA}
+        schema = self.features.json_schema
         for attempt in range(self.rewrite_retries + 1):
             # A retry at temperature 0 would repeat the same answer; vary it a little.
             temperature = 0.0 if attempt == 0 else 0.7
             try:
-                answer = self._invoke(messages, max_tokens=120, temperature=temperature, **schema)
+                answer = self._invoke(self._rewriter(temperature, schema), messages)
             except _CallFailed as err:
                 result.raw.append(f"call failed: {err}")
+                if err.cut_off:
+                    result.rejections.append(_CUT_OFF)
+                    continue
                 result.rejections.append("the model call failed")
-                # Some servers reject json_schema; the retry asks for plain text and repairs it.
-                schema = {}
+                # Some servers reject json_schema; the retry asks for plain JSON mode.
+                schema = False
                 continue
-            text = answer.content if isinstance(answer.content, str) else str(answer.content)
+            parsed, text, unreadable = read_rewrite(answer)
             result.raw.append(text)
-            parsed = parse_rewrite(text)
             if parsed is None:
-                result.rejections.append("the answer was not JSON with a rewrite")
+                result.rejections.append(unreadable or "the answer was not JSON with a rewrite")
                 continue
             reason = validate(parsed)
             if reason is None:
@@ -313,6 +273,24 @@ class Judge:
             result.rejections.append(reason)
         return result
 
+    def _rewriter(self, temperature: float, schema: bool) -> Runnable[Any, Any]:
+        """The model asked for a rewrite as JSON, answering {raw, parsed, parsing_error}."""
+        # Sampling options go on a copy of the model: a binding would not reach the model
+        # inside the structured-output chain.
+        model = self.model.model_copy(update={"max_tokens": 120, "temperature": temperature})
+        if schema:
+            return model.with_structured_output(_REWRITE_SCHEMA, method="json_schema",
+                                                strict=True, include_raw=True)
+        return model.with_structured_output(_REWRITE_SCHEMA, method="json_mode",
+                                            include_raw=True)
+
+
+_CUT_OFF = "the answer was cut off at the token limit"
+
 
 class _CallFailed(Exception):
     """A model call failed in a way a retry may fix."""
+
+    def __init__(self, message: str, cut_off: bool = False):
+        super().__init__(message)
+        self.cut_off = cut_off

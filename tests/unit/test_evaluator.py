@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from _judge_fakes import agent_text, logprob_answer, make_judge
+from _judge_fakes import Answer, agent_text, completion, logprob_answer, make_judge, unavailable
 from langchain_core.messages import AIMessage
 
 import roleplay.evidence as evidence_module
+from roleplay.backends import ServerFeatures
 from roleplay.errors import TranscriptError
 from roleplay.evaluator import evaluate
 from roleplay.report import EvaluationReport, render_markdown
@@ -321,10 +324,7 @@ def test_junk_model_output_ends_unscored_not_as_a_number(rubric: Rubric, junk: A
 
 
 def test_model_exception_is_unscored_with_the_error(rubric: Rubric) -> None:
-    def broken(prompt: str) -> AIMessage:
-        raise ConnectionError("server went away")
-
-    judge, _ = make_judge(check=broken)
+    judge, _ = make_judge(check=lambda prompt: unavailable("server went away"))
     report = evaluate(PLAIN, rubric, judge=judge)
     feelings = result(report, "acknowledge_feelings")
     assert feelings.status == "unscored"
@@ -412,24 +412,62 @@ def test_english_grader_text_does_not_switch_a_finnish_call_to_english(rubric: R
         [(r.id, r.status) for r in clean.principles]
 
 
-def test_a_server_that_rejects_the_schema_gets_a_plain_retry(rubric: Rubric) -> None:
+def test_a_server_that_rejects_the_schema_gets_a_json_mode_retry(rubric: Rubric) -> None:
     good = json.dumps({"rewrite": "I'm sorry, that sounds really frustrating. I'll send a "
                                   "technician tomorrow by 10 am."})
+    judge, server = make_judge(check=lambda p: logprob_answer(0.1), rewrite=lambda p: good)
+    original = server.respond
 
-    def rewrite_unless_schema(prompt: str) -> str:
-        return good
+    def respond(prompt: str, body: dict[str, Any]) -> Answer:
+        if body.get("response_format", {}).get("type") == "json_schema":
+            return httpx.Response(400, json={"error": {"message": "json_schema not supported"}})
+        return original(prompt, body)
 
-    judge, model = make_judge(check=lambda p: logprob_answer(0.1), rewrite=rewrite_unless_schema)
-    original = model.respond
-
-    def respond(prompt: str, kwargs: dict) -> AIMessage | str:  # type: ignore[type-arg]
-        if "response_format" in kwargs:
-            raise ValueError("400: response_format json_schema is not supported")
-        return original(prompt, kwargs)
-
-    model.respond = respond
+    server.respond = respond
     report = evaluate(BAD, rubric, judge=judge)
     assert report.advice and all(a.rewrite_source == "model" for a in report.advice)
+    formats = [c["kwargs"]["response_format"]["type"] for c in server.calls
+               if "response_format" in c["kwargs"]]
+    # One refused json_schema call and one json_object retry per advice item (two at a time).
+    assert sorted(formats) == sorted(["json_schema", "json_object"] * len(report.advice))
+
+
+def test_a_server_without_json_schema_is_asked_for_json_mode_only(rubric: Rubric) -> None:
+    judge, server = make_judge(check=lambda p: logprob_answer(0.1),
+                               features=ServerFeatures(json_schema=False))
+    report = evaluate(BAD, rubric, judge=judge)
+    assert report.advice and report.advice[0].rewrite_source == "model"
+    formats = {c["kwargs"]["response_format"]["type"] for c in server.calls
+               if "response_format" in c["kwargs"]}
+    assert formats == {"json_object"}
+
+
+@pytest.mark.parametrize("answer, reason", [
+    ("Sure, I can help with that.", "the answer was not JSON with a rewrite"),
+    (json.dumps({"rewrite": 5}), "the answer was not JSON with a rewrite"),
+    (json.dumps({"other": "I understand, that is frustrating."}),
+     "the answer was not JSON with a rewrite"),
+    (json.dumps({"rewrite": "  "}), "the rewrite was empty"),
+])
+def test_an_unreadable_rewrite_is_dropped_with_the_reason(rubric: Rubric, answer: str,
+                                                          reason: str) -> None:
+    judge, _ = make_judge(check=lambda p: logprob_answer(0.1), rewrite=lambda p: answer)
+    report = evaluate(BAD, rubric, judge=judge)
+    assert report.advice and all(a.rewrite_source == "rubric_example" for a in report.advice)
+    assert any(reason in w and "showing the rubric's example" in w for w in report.warnings)
+
+
+def test_a_rewrite_cut_off_at_the_token_limit_is_not_used(rubric: Rubric) -> None:
+    def cut_off(prompt: str) -> httpx.Response:
+        response = completion('{"rewrite": "I understand, that sounds really frus')
+        body = json.loads(response.content)
+        body["choices"][0]["finish_reason"] = "length"
+        return httpx.Response(200, json=body)
+
+    judge, _ = make_judge(check=lambda p: logprob_answer(0.1), rewrite=cut_off)
+    report = evaluate(BAD, rubric, judge=judge)
+    assert all(a.rewrite_source == "rubric_example" for a in report.advice)
+    assert any("cut off at the token limit" in w for w in report.warnings)
 
 
 def test_a_rewrite_must_make_the_missing_move_and_not_be_assistant_talk(rubric: Rubric) -> None:
