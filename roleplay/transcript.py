@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import json
+import reprlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay.appraisal import Move
+from roleplay.errors import TranscriptError
 from roleplay.mood import Rung
+from roleplay.yamlfile import FileProblems, bad_character, read_capped
 
 Role = Literal["customer", "trainee"]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Turn(BaseModel):
@@ -85,29 +89,22 @@ MAX_TURN_CHARS = 20_000
 """A turn longer than this is not a line of a call (about ten pages of text)."""
 MAX_TURNS = 1_000
 
+_EXPECTED = 'expected {"turns": [{"role": "customer"|"trainee", "content": ...}]}'
+
 
 def load_transcript_file(path: Path | str) -> Transcript:
     """Read `{"turns": [{"role", "content"}]}` from a JSON file; TranscriptError names the problem.
 
-    Other keys, in the file and in each turn, are ignored.
+    Other keys, in the file and in each turn, are ignored. Whatever the bytes are, the answer
+    is a Transcript or a TranscriptError, never the JSON parser's own exception.
     """
-    import json
-
-    from roleplay.errors import TranscriptError
-
     file = str(path)
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise TranscriptError(f"{file}: the file is {size:,} bytes; a transcript file may be "
-                                  f"at most {MAX_FILE_BYTES:,} bytes")
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise TranscriptError(f"{file}: no such file") from None
-    except IsADirectoryError:
-        raise TranscriptError(f"{file}: is a directory; give a JSON transcript file") from None
-    except OSError as err:
-        raise TranscriptError(f"{file}: cannot read: {err.strerror}") from None
+        raw = read_capped(Path(path), MAX_FILE_BYTES)
+    except FileProblems as err:
+        problem = err.problems[0]
+        raise TranscriptError(f"{file}: {_READ_ERRORS.get(problem.message, problem.message)}"
+                              ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -117,42 +114,57 @@ def load_transcript_file(path: Path | str) -> Transcript:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise TranscriptError(f"{file}:{err.lineno}: not valid JSON: {err.msg} (column "
-                              f"{err.colno}); expected {{\"turns\": [{{\"role\": ..., "
-                              "\"content\": ...}]}") from None
+                              f"{err.colno}); {_EXPECTED}") from None
+    except RecursionError:
+        raise TranscriptError(f"{file}: not a transcript: brackets nested too deep to read; "
+                              f"{_EXPECTED}") from None
+    except ValueError:
+        # The one other ValueError: Python refuses to read an integer of more than 4300
+        # digits (CVE-2020-10735).
+        raise TranscriptError(f"{file}: not a transcript: a number in it has thousands of "
+                              f"digits; {_EXPECTED}") from None
     return transcript_from_data(data, file)
+
+
+_READ_ERRORS = {"does not exist": "no such file",
+                "is a directory": "is a directory; give a JSON transcript file",
+                f"is over {MAX_FILE_BYTES} bytes long":
+                    f"a transcript file may be at most {MAX_FILE_BYTES:,} bytes"}
 
 
 def transcript_from_data(data: object, where: str = "transcript") -> Transcript:
     """Validate parsed JSON `{"turns": [...]}` into a Transcript; TranscriptError if malformed."""
-    from roleplay.errors import TranscriptError
-
     if not isinstance(data, dict):
         raise TranscriptError(f"{where}: expected a JSON object with a \"turns\" list, got "
                               f"{type(data).__name__}")
     turns = data.get("turns")
     if turns is None:
-        raise TranscriptError(f"{where}: missing \"turns\"; expected {{\"turns\": "
-                              "[{\"role\": \"customer\"|\"trainee\", \"content\": ...}]}")
+        raise TranscriptError(f"{where}: missing \"turns\"; {_EXPECTED}")
     if not isinstance(turns, list):
         raise TranscriptError(f"{where}: \"turns\" must be a list, got {type(turns).__name__}")
     if len(turns) > MAX_TURNS:
         raise TranscriptError(f"{where}: {len(turns)} turns; at most {MAX_TURNS} are evaluated")
-    parsed: list[Turn] = []
-    for i, item in enumerate(turns):
-        if not isinstance(item, dict):
-            raise TranscriptError(f"{where}: turns[{i}] must be an object with \"role\" and "
-                                  f"\"content\", got {type(item).__name__}")
-        role, content = item.get("role"), item.get("content")
-        if role not in ("customer", "trainee"):
-            raise TranscriptError(f"{where}: turns[{i}].role is {role!r}; use \"customer\" or "
-                                  "\"trainee\"")
-        if not isinstance(content, str):
-            raise TranscriptError(f"{where}: turns[{i}].content must be a string, got "
-                                  f"{type(content).__name__}")
-        if len(content) > MAX_TURN_CHARS:
-            raise TranscriptError(f"{where}: turns[{i}].content is {len(content):,} characters; "
-                                  f"a turn may be at most {MAX_TURN_CHARS:,}")
-        parsed.append(Turn(role=role, content=content))
+    parsed = [_turn(item, f"{where}: turns[{i}]") for i, item in enumerate(turns)]
     if not any(t.role == "trainee" and t.content.strip() for t in parsed):
         raise TranscriptError(f"{where}: no trainee turn with text; there is nothing to evaluate")
     return Transcript(turns=parsed)
+
+
+def _turn(item: object, where: str) -> Turn:
+    if not isinstance(item, dict):
+        raise TranscriptError(f"{where} must be an object with \"role\" and \"content\", got "
+                              f"{type(item).__name__}")
+    role, content = item.get("role"), item.get("content")
+    if role not in ("customer", "trainee"):
+        raise TranscriptError(f"{where}.role is {reprlib.repr(role)}; use \"customer\" or "
+                              "\"trainee\"")
+    if not isinstance(content, str):
+        raise TranscriptError(f"{where}.content must be a string, got {type(content).__name__}")
+    if len(content) > MAX_TURN_CHARS:
+        raise TranscriptError(f"{where}.content is {len(content):,} characters; a turn may be "
+                              f"at most {MAX_TURN_CHARS:,}")
+    bad = bad_character(content)
+    if bad is not None:
+        raise TranscriptError(f"{where}.content contains {bad[1]}; remove it (a turn is text "
+                              "as it was said)")
+    return Turn(role=role, content=content)

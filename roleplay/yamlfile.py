@@ -216,14 +216,22 @@ def check_text(text: str, source: str, max_chars: int, noun: str) -> None:
     if len(text) > max_chars:
         raise FileProblems([Problem(source, None, "(file)", f"is {len(text)} characters long",
                                     f"keep a {noun} under {max_chars} characters")])
-    bad = _NOT_PRINTABLE.search(text)
+    bad = bad_character(text)
     if bad:
-        line = text.count("\n", 0, bad.start()) + 1
-        code = ord(bad.group())
-        what = ("an unpaired surrogate (broken text)" if 0xD800 <= code <= 0xDFFF
-                else "a NUL byte" if code == 0 else "a control character")
-        raise FileProblems([Problem(source, line, "(file)", f"contains {what}, U+{code:04X}",
+        line = text.count("\n", 0, bad[0]) + 1
+        raise FileProblems([Problem(source, line, "(file)", f"contains {bad[1]}",
                                     "remove it: save the file as plain UTF-8 text")])
+
+
+def bad_character(text: str) -> tuple[int, str] | None:
+    """Return where `text` has a character no text file holds, and what it is; else None."""
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is None:
+        return None
+    code = ord(bad.group())
+    what = ("an unpaired surrogate (broken text)" if 0xD800 <= code <= 0xDFFF
+            else "a NUL byte" if code == 0 else "a control character")
+    return bad.start(), f"{what}, U+{code:04X}"
 
 
 def parse_document(text: str | bytes, source: str, max_chars: int = 100_000,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from roleplay.cli import main
-from roleplay.config import get_settings
+from roleplay.config import Settings
 
 DATA = Path(__file__).parent / "data" / "personas"
 SHIPPED = Path(__file__).resolve().parents[2] / "personas"
@@ -19,15 +18,18 @@ PROBLEM_LINE = re.compile(r"^(?P<file>[^:]+\.yaml):(?P<line>\d+): (?P<field>\S+)
 
 
 @pytest.fixture
-def personas_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    monkeypatch.setenv("ROLEPLAY_PERSONAS_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
+def personas_dir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def run(personas_dir: Path, *argv: str) -> int:
+    """`roleplay ARGV` with ROLEPLAY_PERSONAS_DIR=personas_dir."""
+    return main(list(argv), settings=Settings(personas_dir=personas_dir,
+                                              db_path=personas_dir / "db.sqlite3"))
 
 
 def test_validate_shipped_personas_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["personas", "validate", str(SHIPPED)]) == 0
+    assert run(SHIPPED, "personas", "validate", str(SHIPPED)) == 0
     out, err = capsys.readouterr()
     assert out == "" and re.fullmatch(r"\d+ persona\(s\) valid\n", err)
 
@@ -35,9 +37,9 @@ def test_validate_shipped_personas_exits_0(capsys: pytest.CaptureFixture[str]) -
 def test_validate_without_paths_checks_the_configured_directory(
         personas_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (personas_dir / "late-parcel.yaml").write_bytes((DATA / "valid" / "minimal.yaml").read_bytes())
-    assert main(["personas", "validate"]) == 0
+    assert run(personas_dir, "personas", "validate") == 0
     (personas_dir / "broken.yaml").write_text("id: x\n", encoding="utf-8")
-    assert main(["personas", "validate"]) == 1
+    assert run(personas_dir, "personas", "validate") == 1
     out, _ = capsys.readouterr()
     assert out.splitlines() and all(line.startswith(f"{personas_dir}/broken.yaml:1: ")
                                     for line in out.splitlines())
@@ -46,7 +48,7 @@ def test_validate_without_paths_checks_the_configured_directory(
 def test_validate_broken_files_prints_one_line_per_problem(
         capsys: pytest.CaptureFixture[str]) -> None:
     broken = DATA / "broken"
-    assert main(["personas", "validate", str(broken), str(DATA / "valid")]) == 1
+    assert run(SHIPPED, "personas", "validate", str(broken), str(DATA / "valid")) == 1
     out, err = capsys.readouterr()
     lines = out.splitlines()
     named = {Path(m["file"]).name for m in map(PROBLEM_LINE.match, lines) if m}
@@ -56,13 +58,13 @@ def test_validate_broken_files_prints_one_line_per_problem(
 
 
 def test_validate_a_missing_path(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["personas", "validate", "no/such.yaml"]) == 1
+    assert run(SHIPPED, "personas", "validate", "no/such.yaml") == 1
     assert capsys.readouterr().out == "no/such.yaml: (file): does not exist; check the path\n"
 
 
 def test_list_json(personas_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (personas_dir / "late-parcel.yaml").write_bytes((DATA / "valid" / "minimal.yaml").read_bytes())
-    assert main(["personas", "list", "--json"]) == 0
+    assert run(personas_dir, "personas", "list", "--json") == 0
     assert json.loads(capsys.readouterr().out) == [{
         "id": "late-parcel", "title": "The parcel is late", "industry": "logistics",
         "language": "en", "start_rung": "passive-angry"}]
@@ -72,7 +74,7 @@ def test_list_shows_good_personas_and_reports_broken_ones(
         personas_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (personas_dir / "late-parcel.yaml").write_bytes((DATA / "valid" / "minimal.yaml").read_bytes())
     (personas_dir / "draft.yaml").write_text("title: [\n", encoding="utf-8")
-    assert main(["personas", "list", "--json"]) == 1
+    assert run(personas_dir, "personas", "list", "--json") == 1
     out, err = capsys.readouterr()
     assert [row["id"] for row in json.loads(out)] == ["late-parcel"]
     assert err.startswith(f"{personas_dir}/draft.yaml:1: (yaml): ")
@@ -80,14 +82,40 @@ def test_list_shows_good_personas_and_reports_broken_ones(
 
 def test_list_table(personas_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (personas_dir / "late-parcel.yaml").write_bytes((DATA / "valid" / "minimal.yaml").read_bytes())
-    assert main(["personas", "list"]) == 0
+    assert run(personas_dir, "personas", "list") == 0
     assert capsys.readouterr().out.split() == [
         "late-parcel", "passive-angry", "en", "logistics", "The", "parcel", "is", "late"]
 
 
 def test_schema_is_json_for_editors(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["personas", "schema"]) == 0
+    assert run(SHIPPED, "personas", "schema") == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["$schema"].endswith("2020-12/schema")
     assert schema["additionalProperties"] is False
     assert "start_rung" in schema["required"]
+
+
+@pytest.mark.parametrize("raw", [b"id: x\x00\n", b"title: " + b"[" * 600, b"a: " + b"{a: " * 600,
+                                 b"\xff\xfe", b"id: \xed\xa0\x80\n"],
+                         ids=["nul", "brackets", "braces", "binary", "surrogate"])
+def test_a_file_that_crashed_the_parser_is_reported_and_the_others_listed(
+        personas_dir: Path, capsys: pytest.CaptureFixture[str], raw: bytes) -> None:
+    (personas_dir / "late-parcel.yaml").write_bytes((DATA / "valid" / "minimal.yaml").read_bytes())
+    (personas_dir / "draft.yaml").write_bytes(raw)
+    assert run(personas_dir, "personas", "list", "--json") == 1
+    out, err = capsys.readouterr()
+    assert [row["id"] for row in json.loads(out)] == ["late-parcel"]
+    assert PROBLEM_LINE.match(err.splitlines()[0]) and len(err.splitlines()) == 1, err
+
+
+def test_an_id_too_long_to_publish_is_refused(personas_dir: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    text = (DATA / "valid" / "minimal.yaml").read_text(encoding="utf-8")
+    (personas_dir / "long.yaml").write_text(text.replace("late-parcel", "a" * 300),
+                                            encoding="utf-8")
+    (personas_dir / "limit.yaml").write_text(text.replace("late-parcel", "b" * 64),
+                                             encoding="utf-8")
+    assert run(personas_dir, "personas", "validate") == 1
+    assert capsys.readouterr().out == (
+        f"{personas_dir}/long.yaml:1: id: is 300 characters long; keep it to 64 characters or "
+        "fewer: the id names the persona's file and its address in the web app\n")
