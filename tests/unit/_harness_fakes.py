@@ -154,28 +154,24 @@ SCRIPTS: list[Script] = [
 ]
 
 
-# metric pattern: (kind, bound, measured); "max" for metrics where lower is better.
-_BOUNDS: dict[str, tuple[str, float, float]] = {
-    "personas.in_character_rate": ("min", 0.9, 1.0),
-    "personas.first_try_rate": ("min", 0.6, 1.0),
-    "personas.*.in_character_rate": ("min", 0.8, 1.0),
-    "personas.profanity_rung_rate": ("min", 0.9, 1.0),
-    "personas.language_rate": ("min", 0.9, 1.0),
-    "personas.mood_good_rate": ("min", 0.8, 1.0),
-    "personas.mood_bad_rate": ("min", 0.8, 1.0),
-    "personas.pass_k": ("min", 0.8, 1.0),
-    "judge.auc": ("min", 0.7, 0.9),
-    "judge.kappa": ("min", 0.3, 0.6),
-    "judge.verbatim_quote_share": ("min", 1.0, 1.0),
-    "judge.injection_max_abs_delta": ("max", 5, 0.0),
-    "judge.repeat_status_agreement": ("min", 0.9, 1.0),
-}
+# Bound per metric pattern; `measured` is what a well-behaved fake scores (1.0 unless said).
+_MINS = {"personas.in_character_rate": 0.9, "personas.first_try_rate": 0.6,
+         "personas.*.in_character_rate": 0.8, "personas.profanity_rung_rate": 0.9,
+         "personas.language_rate": 0.9, "personas.mood_good_rate": 0.8,
+         "personas.mood_bad_rate": 0.8, "personas.pass_k": 0.8, "judge.auc": 0.7,
+         "judge.kappa": 0.3, "judge.verbatim_quote_share": 1.0,
+         "judge.repeat_status_agreement": 0.9}
+_MEASURED = {"judge.auc": 0.9, "judge.kappa": 0.6}
 
 
 def thresholds(**run: Any) -> Thresholds:
     """Thresholds a well-behaved fake meets and a broken one does not."""
-    metrics = {name: {kind: bound, "measured": measured, "margin": abs(measured - bound)}
-               for name, (kind, bound, measured) in _BOUNDS.items()}
+    metrics: dict[str, dict[str, float]] = {
+        name: {"min": bound, "measured": _MEASURED.get(name, 1.0),
+               "margin": round(_MEASURED.get(name, 1.0) - bound, 3)}
+        for name, bound in _MINS.items()}
+    # Lower is better here: text aimed at the grader should move the score by nothing.
+    metrics["judge.injection_max_abs_delta"] = {"max": 5, "measured": 0.0, "margin": 5}
     return Thresholds.model_validate({"run": {"k": 2, "injection_transcripts": 2,
                                               "repeat_transcripts": 2, **run},
                                       "metrics": metrics})
