@@ -97,8 +97,10 @@ def inputs_from_settings(settings: Settings, sections: Sequence[Section] = SECTI
     """
     files = EvalFiles(settings)
     thresholds_file = thresholds_file or files.thresholds
+    # Without the judge model nothing is called; the report must not name a backend.
+    backend = backend_name(settings) if judge_model else "no model (phrase detectors only)"
     inputs = HarnessInputs(thresholds=load_thresholds(thresholds_file), sections=list(sections),
-                           k=k, backend=backend_name(settings), customer_model=settings.model,
+                           k=k, backend=backend, customer_model=settings.model,
                            eval_model=settings.eval_model if judge_model else "none (detectors)",
                            progress=progress, thresholds_file=_shown(thresholds_file))
     if "personas" in sections:

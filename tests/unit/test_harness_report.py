@@ -163,6 +163,7 @@ def test_cli_no_model_runs_the_detectors_on_the_chosen_cases(tmp_path: Path) -> 
     result = HarnessResult.model_validate_json((tmp_path / "results.json").read_text())
     assert code in (0, 1)
     assert result.sections == ["judge"] and result.eval_model.startswith("none")
+    assert result.backend.startswith("no model")
     assert {e.item_id for e in result.evaluations} == {"en-good-crm-outage",
                                                        "en-bad-polite-jargon"}
     assert result.metrics["judge.verbatim_quote_share"] == 1.0
