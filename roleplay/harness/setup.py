@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roleplay.config import Settings
 from roleplay.errors import ConfigError
@@ -21,6 +22,9 @@ from roleplay.harness.runner import SECTIONS, HarnessInputs, Section
 from roleplay.harness.scripts import load_scripts
 from roleplay.harness.thresholds import load_thresholds
 from roleplay.personas import Persona, load_personas
+
+if TYPE_CHECKING:
+    from roleplay.judge import Judge
 
 RUBRIC_FILE = "rubric.yaml"
 
@@ -142,15 +146,17 @@ def _shown(path: Path) -> str:
 def calibrate_from_settings(settings: Settings, case_ids: Sequence[str] | None = None,
                             scores_file: Path | None = None,
                             progress: Callable[[str], None] | None = None,
-                            ) -> tuple[list[CheckCalibration], Path]:
-    """Calibrate the configured judge's checks; return the results and the file written."""
+                            judge: Judge | None = None) -> tuple[list[CheckCalibration], Path]:
+    """Calibrate the judge's checks (the configured one unless given); return the results
+    and the calibration file written."""
     from roleplay.harness.calibrate import calibrate
     from roleplay.judge import Judge
     from roleplay.rubric import load_rubric
 
     files = EvalFiles(settings)
     cases = select_cases(load_dev_set(files.dev_set), case_ids)
-    results = calibrate(cases, load_rubric(files.rubric), Judge.from_settings(settings),
+    judge = judge or Judge.from_settings(settings)
+    results = calibrate(cases, load_rubric(files.rubric), judge,
                         files.calibration, scores_file=scores_file,
                         note=f"{len(cases)} cases of {files.dev_set.name}", progress=progress)
     return results, files.calibration

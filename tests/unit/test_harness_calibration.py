@@ -22,7 +22,7 @@ from roleplay.harness.calibrate import calibrate
 from roleplay.harness.calibration import MIN_AUC, calibration_file, load_calibration
 from roleplay.harness.devset import load_dev_set, select_cases
 from roleplay.harness.runner import HarnessInputs, run_harness
-from roleplay.harness.setup import EvalFiles
+from roleplay.harness.setup import EvalFiles, calibrate_from_settings
 from roleplay.rubric import load_rubric
 
 FILES = EvalFiles(Settings())
@@ -105,6 +105,20 @@ def test_the_calibration_file_comes_from_settings(tmp_path: Path) -> None:
     assert calibration_file(settings) == tmp_path / "calibration.yaml"
     assert EvalFiles(settings).calibration == calibration_file(settings)
     assert EvalFiles(settings).thresholds == tmp_path / "thresholds.yaml"
+
+
+def test_calibrating_from_settings_reads_and_writes_under_evals_dir(tmp_path: Path) -> None:
+    (tmp_path / "datasets").mkdir()
+    chosen = [DEV[0], DEV[-1]]
+    (tmp_path / "datasets" / "dev.jsonl").write_text(
+        "".join(c.model_dump_json() + "\n" for c in chosen), encoding="utf-8")
+    judge, _ = make_judge(check=lambda p: logprob_answer(0.8))
+    results, written = calibrate_from_settings(Settings(evals_dir=tmp_path), judge=judge,
+                                               case_ids=[DEV[0].id])
+    assert written == tmp_path / "calibration.yaml" and written.exists()
+    assert all(set(r.scores) <= {DEV[0].id} for r in results)
+    assert "1 cases of dev.jsonl" in yaml.safe_load(written.read_text())["models"][
+        judge.model_name]["empathy"]["note"]
 
 
 def test_a_check_switched_off_for_a_language_is_not_asked() -> None:
