@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from roleplay.language import common_share
 from roleplay.mood import Rung
 from roleplay.signals import SignalKind, detect
+from roleplay.text import AGENT_AT_START
+from roleplay.text import words as _words
 
 
 def _rx(*patterns: str) -> list[re.Pattern[str]]:
@@ -69,8 +72,6 @@ _ECHO = _rx(
     r"\broolipel\w*\b",
 )
 
-_SPEAKER_START = re.compile(r"^\s*(?:Agent|Support|Representative|Assistant|Customer service)\s*:",
-                            re.IGNORECASE)
 _CODE = _rx(r"```", r"^\s*(?:def|class|import|from \w+ import|#include|function)\b",
             r"<\|[a-z_]+\|>", r"[{};]\s*$", r"\b\w+\(\)\s*[;{]")
 # CJK, Thai, Cyrillic, Arabic: the embedded Qwen model drifts into Chinese when confused; no
@@ -81,16 +82,6 @@ _FOREIGN_SCRIPT = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u3040-\u
 # sentences.)"); a short acting cue such as "(sighs)" is removed by the engine instead.
 _STAGE = re.compile(r"\((?:[^()\s]+\s+){4,}[^()]*\)")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-
-# Common English words; a reply for a non-English persona made mostly of these is English.
-_ENGLISH = frozenset([
-    "the", "a", "an", "and", "or", "but", "is", "are", "was", "were", "be", "been", "i", "you",
-    "he", "she", "it", "we", "they", "my", "your", "our", "this", "that", "what", "why", "how",
-    "when", "not", "no", "yes", "to", "of", "in", "on", "for", "with", "at", "from", "have",
-    "has", "had", "do", "does", "did", "will", "would", "can", "could", "should", "me", "him",
-    "her", "them", "please", "thank", "thanks", "sorry", "just", "so", "if", "about",
-])
 
 SHINGLE = 6
 """Words in a row that, found in both the reply and the instructions, count as an echo."""
@@ -114,10 +105,6 @@ class Verdict:
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"
-
-
-def _words(text: str) -> list[str]:
-    return [w.lower() for w in _WORDS.findall(text)]
 
 
 def shingles(text: str, size: int = SHINGLE) -> set[tuple[str, ...]]:
@@ -160,7 +147,7 @@ class CharacterCheck:
     def check(self, reply: str, final: bool = False) -> Verdict | None:
         """Return why `reply` breaks character, or None if it holds (so far, unless `final`)."""
         text = reply.strip()
-        if _SPEAKER_START.match(text):
+        if AGENT_AT_START.match(text):
             return Verdict("agent", "the reply starts with the agent's label")
         for kind, patterns in (("ai", _AI), ("agent", _AGENT), ("echo", _ECHO)):
             hit = _first(patterns, text)
@@ -198,12 +185,11 @@ class CharacterCheck:
     def _final(self, text: str) -> Verdict | None:
         if not _LETTER.search(text):
             return Verdict("junk", "the reply is empty" if not text else f"no words: {text!r}")
-        words = _words(text)
-        if self.language != "en" and len(words) >= 6:
-            english = sum(1 for w in words if w in _ENGLISH)
-            if english / len(words) >= 0.35:
-                return Verdict("language", f"answered in English, not {self.language}")
-        if self.language == "en" and len(words) >= 8 and not any(w in _ENGLISH for w in words):
+        said = _words(text)
+        # A reply for a non-English persona made mostly of common English words is English.
+        if self.language != "en" and len(said) >= 6 and common_share(said, "en") >= 0.35:
+            return Verdict("language", f"answered in English, not {self.language}")
+        if self.language == "en" and len(said) >= 8 and common_share(said, "en") == 0:
             return Verdict("language", "answered in another language than English")
         return None
 

@@ -32,6 +32,7 @@ from roleplay.errors import BackendError, RoleplayError, StoreError
 from roleplay.mood import MoodChange, Rung, next_rung
 from roleplay.personas import Persona
 from roleplay.store import SqliteStore, TranscriptStore
+from roleplay.text import whole_sentences
 from roleplay.transcript import Transcript, Turn
 
 log = logging.getLogger(__name__)
@@ -359,16 +360,13 @@ class ConversationEngine:
         return Reply(turn=turn)
 
 
-_SENTENCE = re.compile(r"[^.!?…]*[.!?…]+[\"')\]]*\s*")
-
-
 def salvage(text: str, check: CharacterCheck) -> str:
     """Return the longest run of whole sentences at the start of `text` that passes `check`.
 
     What the model said before it broke character is still the model's own line; a
     sentence cut off by the break is not kept, and neither is a lone word or two.
     """
-    sentences = [m.group(0) for m in _SENTENCE.finditer(text)]
+    sentences = whole_sentences(text)
     kept = ""
     for i in range(1, len(sentences) + 1):
         candidate = "".join(sentences[:i]).strip()

@@ -14,37 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roleplay.character import CharacterCheck, shingles
-from roleplay.mood import LADDER, Rung
+from roleplay.language import language_name
+from roleplay.mood import LADDER, Rung, by_rung
 from roleplay.personas import Persona
 from roleplay.prompts import PromptTemplate, read_prompt
+from roleplay.text import AGENT_LABEL
 from roleplay.tokens import fit_lines
 from roleplay.transcript import Transcript
 
 CUSTOMER_PROMPT = "customer"
 DIRECTION_PROMPT = "customer_direction"
-AGENT_LABEL = "Agent"
 
 # How each rung is named inside the prompt. The rung ids themselves never appear there, so a
 # reply that says "passive-angry" can only be echoing machinery (see character.py).
-MOOD_WORDS: dict[Rung, str] = {
-    Rung.CALM: "calm",
-    Rung.PASSIVE_ANGRY: "annoyed",
-    Rung.ESCALATED_ANGRY: "angry",
-    Rung.CURSING: "furious",
-}
-
-LANGUAGES: dict[str, str] = {
-    "en": "English", "fi": "Finnish", "no": "Norwegian", "sv": "Swedish", "lv": "Latvian",
-    "hu": "Hungarian", "de": "German", "et": "Estonian", "da": "Danish",
-}
+MOOD_WORDS: dict[Rung, str] = by_rung(calm="calm", passive_angry="annoyed", escalated_angry="angry",
+                                      cursing="furious")
 
 # Filled in for the template's own words only, to find the instruction text a reply echoes.
 _BLANK = "\x00"
-
-
-def language_name(code: str) -> str:
-    """Return the English name of a language code, or the code itself if it is not known."""
-    return LANGUAGES.get(code, code)
 
 
 def speaker_label(persona: Persona) -> str:

@@ -8,7 +8,6 @@ Quotes are cut from the turn they cite, and a quote that is not verbatim there i
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -26,11 +25,11 @@ from roleplay.signals import (
     grader_spans,
     guess_language,
 )
+from roleplay.text import first_sentence
 from roleplay.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 @dataclass
 class TurnEvidence:
@@ -74,11 +73,7 @@ def mask_grader_text(text: str) -> str:
 
 def lead_sentence(text: str, limit: int = 200) -> str:
     """Return the first sentence of `text` (a verbatim substring), cut at `limit` characters."""
-    for m in _SENTENCE.finditer(text):
-        sentence = m.group(0).strip()
-        if sentence:
-            return sentence[:limit].rstrip()
-    return text.strip()[:limit].rstrip()
+    return first_sentence(text, limit)
 
 
 class CallEvidence:

@@ -5,11 +5,13 @@ boundaries by the pattern itself; a pattern can switch case-sensitivity back on 
 with `(?-i:...)`, which the acronym patterns do). Patterns are data so that trainers and
 translators can extend a language without touching code.
 
-Besides the trainee signal kinds a file may hold three sections whose keys start with `_`:
+Besides the trainee signal kinds a file may hold two sections whose keys start with `_`:
 
 - `_customer`: cue kind -> patterns found in *customer* turns (urgency, demands, ...);
-- `_grader`: patterns of text addressed to a grader ("score this 5/5", "SYSTEM:");
-- `_markers`: common words of the language, used to guess the language of a transcript.
+- `_grader`: patterns of text addressed to a grader ("score this 5/5", "SYSTEM:").
+
+The common words that tell the languages apart live with the other language tables in
+`roleplay.language`; a language with a lexicon needs an entry there too (a test checks it).
 """
 
 from __future__ import annotations
@@ -21,21 +23,17 @@ from pathlib import Path
 
 from roleplay.errors import RoleplayError
 from roleplay.moves import Cue, CueKind, Signal, SignalKind
+from roleplay.text import sentence_at
 from roleplay.yamlfile import joined, load_data
 
 LEXICON_DIR = Path(__file__).parent / "lexicons"
 
-# A sentence ends at . ! ? or a line break; grader text is masked a sentence at a time so a
-# "score this 5/5" hidden mid-turn cannot leave half an instruction behind.
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s)|\n")
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
 class _Extras:
     customer: dict[CueKind, list[re.Pattern[str]]] = field(default_factory=dict)
     grader: list[re.Pattern[str]] = field(default_factory=list)
-    markers: frozenset[str] = frozenset()
 
 
 def _compile(path: Path, where: str, patterns: object) -> list[re.Pattern[str]]:
@@ -97,14 +95,7 @@ def _load_extras(language: str) -> _Extras:
             raise RoleplayError(f"{path}: _customer: unknown cue kind {key!r}; use one of "
                                 f"{', '.join(k.value for k in CueKind)}") from None
         customer[kind] = _compile(path, f"_customer.{key}", patterns)
-    markers = raw.get("_markers") or []
-    if not isinstance(markers, list):
-        raise RoleplayError(f"{path}: _markers must be a list of words")
-    return _Extras(
-        customer=customer,
-        grader=_compile(path, "_grader", raw.get("_grader")),
-        markers=frozenset(str(m).lower() for m in markers),
-    )
+    return _Extras(customer=customer, grader=_compile(path, "_grader", raw.get("_grader")))
 
 
 def languages() -> list[str]:
@@ -165,23 +156,18 @@ def find_customer_cues(text: str, language: str | None = None) -> list[Cue]:
     return sorted(found.values(), key=lambda c: (c.start, c.kind.value))
 
 
-def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
-    start = 0
-    for m in _SENTENCE_END.finditer(text, 0, pos):
-        start = m.end()
-    end_match = _SENTENCE_END.search(text, pos)
-    end = end_match.end() if end_match else len(text)
-    return start, end
-
-
 def find_grader_spans(text: str) -> list[tuple[int, int]]:
-    """Return merged (start, end) spans of the sentences that contain grader-directed text."""
+    """Return merged (start, end) spans of the sentences that contain grader-directed text.
+
+    Whole sentences, so that a "score this 5/5" hidden mid-turn cannot leave half an
+    instruction behind.
+    """
     spans: list[tuple[int, int]] = []
     for lang in languages():
         for pattern in _load_extras(lang).grader:
             for m in pattern.finditer(text):
-                s, _ = _sentence_bounds(text, m.start())
-                _, e = _sentence_bounds(text, max(m.end() - 1, m.start()))
+                s, _ = sentence_at(text, m.start())
+                _, e = sentence_at(text, max(m.end() - 1, m.start()))
                 spans.append((s, e))
     spans.sort()
     merged: list[tuple[int, int]] = []
@@ -191,18 +177,3 @@ def find_grader_spans(text: str) -> list[tuple[int, int]]:
         else:
             merged.append((s, e))
     return merged
-
-
-def guess(text: str) -> str:
-    """Return the lexicon language whose marker words are most frequent in `text`."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    if not words:
-        return "en"
-    best, best_hits = "en", 0
-    for lang in languages():
-        markers = _load_extras(lang).markers
-        hits = sum(1 for w in words if w in markers)
-        # English wins ties: it is the default and the language trainees code-switch into.
-        if hits > best_hits or (hits == best_hits and lang == "en"):
-            best, best_hits = lang, hits
-    return best

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import Enum
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +31,18 @@ class Rung(str, Enum):
 
 
 LADDER: list[Rung] = [Rung.CALM, Rung.PASSIVE_ANGRY, Rung.ESCALATED_ANGRY, Rung.CURSING]
+
+T = TypeVar("T")
+
+
+def by_rung(*, calm: T, passive_angry: T, escalated_angry: T, cursing: T) -> dict[Rung, T]:
+    """Return a table with one value for every rung, in ladder order.
+
+    Every rung is a required argument, so a table that forgets one fails where it is
+    written, not with a KeyError in the middle of a call.
+    """
+    return {Rung.CALM: calm, Rung.PASSIVE_ANGRY: passive_angry,
+            Rung.ESCALATED_ANGRY: escalated_angry, Rung.CURSING: cursing}
 
 # Source 003: on the cursing rung only a boundary (or the offer to end the call and call
 # back) reliably brings the customer back; kind words alone need to come in numbers.

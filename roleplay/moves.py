@@ -52,7 +52,7 @@ class SignalKind(str, Enum):
     GUIDING = "guiding"
 
 
-class Move(NamedTuple):
+class MoveEntry(NamedTuple):
     """One kind of trainee move, as trainers and the customer see it."""
 
     helps: bool
@@ -70,57 +70,62 @@ class Move(NamedTuple):
         return f"{'helpful' if self.helps else 'harmful'}: {self.means}"
 
 
-_H, _X = True, False  # helpful, harmful: short so each entry stays on one line
+def _helps(means: str, heard: str, quoted: bool = False) -> MoveEntry:
+    return MoveEntry(True, means, heard, quoted)
 
-MOVES: dict[SignalKind, Move] = {
-    SignalKind.EMPATHY: Move(_H, "acknowledges the customer's feelings",
-                             "acknowledged the feelings"),
-    SignalKind.APOLOGY: Move(_H, "apologises", "apologised"),
-    SignalKind.URGENCY: Move(_H, "acknowledges that time or money is being lost",
-                             "acknowledged the urgency"),
-    SignalKind.NEXT_STEP: Move(_H, "says concretely what happens next and who does it",
-                               "gave a concrete next step"),
-    SignalKind.TIME_COMMITMENT: Move(_H, "gives a time or a deadline", "gave a time"),
-    SignalKind.OWNERSHIP: Move(_H, "takes the problem on personally", "took ownership"),
-    SignalKind.LISTENING: Move(_H, "asks a clarifying question or reflects back",
-                               "listened and asked"),
-    SignalKind.BOUNDARY: Move(_H, "sets a respectful boundary about cursing or attacks",
-                              "set a respectful boundary"),
-    SignalKind.CALLBACK_OFFER: Move(_H, "offers to end the call and call back when calmer",
-                                    "offered to call back when calmer"),
-    SignalKind.FOLLOW_UP: Move(_H, "promises to check back or confirm in writing",
-                               "promised a follow-up"),
-    SignalKind.PERSONAL: Move(_H, "uses the customer's name, remembers their details",
-                              "used the customer's name"),
-    SignalKind.POLICY_NO: Move(_H, "declines within policy and offers an alternative",
-                               "said no but offered what is possible"),
-    SignalKind.FACE_SAVING: Move(_H, "frames a needed correction as a mistake anyone makes",
-                                 "made the mistake sound like one anyone makes"),
-    SignalKind.GUIDING: Move(_H, "adapts to how the customer learns, step by step",
-                             "guided step by step"),
-    SignalKind.ARGUING: Move(_X, "contradicts, debates the facts, needs to win", "argued"),
-    SignalKind.BLAME: Move(_X, "blames the customer", "blamed the customer"),
-    SignalKind.CORRECTING: Move(_X, "corrects the customer needlessly",
-                                "corrected the customer", quoted=True),
-    SignalKind.JARGON: Move(_X, "company or technical jargon and acronyms", "used jargon",
-                            quoted=True),
-    SignalKind.TRANSFER: Move(_X, "hands the customer to someone else", "offered a transfer"),
-    SignalKind.DISMISSIVE: Move(_X, "'calm down', 'nothing I can do', brushes it off",
-                                "brushed the concern off", quoted=True),
-    SignalKind.GIVING_AWAY: Move(_X, "gives more than policy allows to stop the anger",
-                                 "gave something away"),
-    SignalKind.PROFANITY: Move(_X, "the trainee swears", "swore"),
-    SignalKind.WINNING: Move(_X, "insists on being right, wants the last word",
-                             "insisted on having the last word"),
-    SignalKind.HOSTILE: Move(_X, "loses composure: rude, sarcastic, shouting",
-                             "lost composure"),
-    SignalKind.INTERRUPTING: Move(_X, "cuts the customer off, answers before listening",
-                                  "cut the customer off"),
-    SignalKind.VAGUE: Move(_X, "no decision or no time ('someone will get back to you')",
-                           "gave no decision and no time", quoted=True),
-    SignalKind.SELF_FOCUS: Move(_X, "puts the agent's or company's convenience first",
-                                "put the company's convenience first"),
+
+def _harms(means: str, heard: str, quoted: bool = False) -> MoveEntry:
+    return MoveEntry(False, means, heard, quoted)
+
+
+MOVES: dict[SignalKind, MoveEntry] = {
+    SignalKind.EMPATHY: _helps("acknowledges the customer's feelings", "acknowledged the feelings"),
+    SignalKind.APOLOGY: _helps("apologises", "apologised"),
+    SignalKind.URGENCY: _helps("acknowledges that time or money is being lost",
+                               "acknowledged the urgency"),
+    SignalKind.NEXT_STEP: _helps("says concretely what happens next and who does it",
+                                 "gave a concrete next step"),
+    SignalKind.TIME_COMMITMENT: _helps("gives a time or a deadline", "gave a time"),
+    SignalKind.OWNERSHIP: _helps("takes the problem on personally", "took ownership"),
+    SignalKind.LISTENING: _helps("asks a clarifying question or reflects back",
+                                 "listened and asked"),
+    SignalKind.BOUNDARY: _helps("sets a respectful boundary about cursing or attacks",
+                                "set a respectful boundary"),
+    SignalKind.CALLBACK_OFFER: _helps("offers to end the call and call back when calmer",
+                                      "offered to call back when calmer"),
+    SignalKind.FOLLOW_UP: _helps("promises to check back or confirm in writing",
+                                 "promised a follow-up"),
+    SignalKind.PERSONAL: _helps("uses the customer's name, remembers their details",
+                                "used the customer's name"),
+    SignalKind.POLICY_NO: _helps("declines within policy and offers an alternative",
+                                 "said no but offered what is possible"),
+    SignalKind.FACE_SAVING: _helps("frames a needed correction as a mistake anyone makes",
+                                   "made the mistake sound like one anyone makes"),
+    SignalKind.GUIDING: _helps("adapts to how the customer learns, step by step",
+                               "guided step by step"),
+    SignalKind.ARGUING: _harms("contradicts, debates the facts, needs to win", "argued"),
+    SignalKind.BLAME: _harms("blames the customer", "blamed the customer"),
+    SignalKind.CORRECTING: _harms("corrects the customer needlessly",
+                                  "corrected the customer", quoted=True),
+    SignalKind.JARGON: _harms("company or technical jargon and acronyms",
+                              "used jargon", quoted=True),
+    SignalKind.TRANSFER: _harms("hands the customer to someone else", "offered a transfer"),
+    SignalKind.DISMISSIVE: _harms("'calm down', 'nothing I can do', brushes it off",
+                                  "brushed the concern off", quoted=True),
+    SignalKind.GIVING_AWAY: _harms("gives more than policy allows to stop the anger",
+                                   "gave something away"),
+    SignalKind.PROFANITY: _harms("the trainee swears", "swore"),
+    SignalKind.WINNING: _harms("insists on being right, wants the last word",
+                               "insisted on having the last word"),
+    SignalKind.HOSTILE: _harms("loses composure: rude, sarcastic, shouting", "lost composure"),
+    SignalKind.INTERRUPTING: _harms("cuts the customer off, answers before listening",
+                                    "cut the customer off"),
+    SignalKind.VAGUE: _harms("no decision or no time ('someone will get back to you')",
+                             "gave no decision and no time", quoted=True),
+    SignalKind.SELF_FOCUS: _harms("puts the agent's or company's convenience first",
+                                  "put the company's convenience first"),
 }
+"""Every trainee move: helpful or harmful, what it means, what the customer heard."""
 
 HELPFUL = frozenset(kind for kind, move in MOVES.items() if move.helps)
 HARMFUL = frozenset(kind for kind, move in MOVES.items() if not move.helps)

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from roleplay.text import STATUS_MARKDOWN
+
 Status = Literal["met", "partly", "violated", "not_applicable", "unscored"]
 
 STATUS_SCORE: dict[str, float] = {"met": 100.0, "partly": 50.0, "violated": 0.0}
@@ -102,15 +104,6 @@ def _inline(text: str, limit: int = 300) -> str:
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
-_STATUS_LABEL = {
-    "met": "met",
-    "partly": "partly",
-    "violated": "**violated**",
-    "not_applicable": "n/a",
-    "unscored": "unscored",
-}
-
-
 def render_markdown(report: EvaluationReport) -> str:
     """Return the report as Markdown (turn numbers shown from 1)."""
     lines = ["# Call evaluation", ""]
@@ -135,7 +128,7 @@ def render_markdown(report: EvaluationReport) -> str:
     lines += ["## Principles", "", "| Principle | Status | Score |", "|---|---|---|"]
     for result in report.principles:
         value = "–" if result.score is None else f"{result.score:.0f}"
-        lines.append(f"| {_inline(result.title)} | {_STATUS_LABEL[result.status]} | {value} |")
+        lines.append(f"| {_inline(result.title)} | {STATUS_MARKDOWN[result.status]} | {value} |")
     lines.append("")
 
     for result in report.principles:

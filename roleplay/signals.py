@@ -8,10 +8,11 @@ one YAML file a language in `roleplay/lexicons/`, read by `roleplay.lexicon`.
 
 from __future__ import annotations
 
-from roleplay.lexicon import find_all, find_customer_cues, find_grader_spans, guess
-from roleplay.moves import HARMFUL, HELPFUL, MOVES, Cue, CueKind, Move, Signal, SignalKind
+from roleplay.language import guess_language as _guess_among
+from roleplay.lexicon import find_all, find_customer_cues, find_grader_spans, languages
+from roleplay.moves import HARMFUL, HELPFUL, MOVES, Cue, CueKind, MoveEntry, Signal, SignalKind
 
-__all__ = ["HARMFUL", "HELPFUL", "MOVES", "Cue", "CueKind", "Move", "Signal", "SignalKind",
+__all__ = ["HARMFUL", "HELPFUL", "MOVES", "Cue", "CueKind", "MoveEntry", "Signal", "SignalKind",
            "detect", "detect_customer", "grader_spans", "guess_language"]
 
 
@@ -40,4 +41,4 @@ def grader_spans(text: str) -> list[tuple[int, int]]:
 
 def guess_language(text: str) -> str:
     """Return the code of the lexicon language `text` is most likely written in ("en" if unsure)."""
-    return guess(text)
+    return _guess_among(text, languages())

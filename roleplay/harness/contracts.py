@@ -31,11 +31,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay.character import CharacterCheck
 from roleplay.errors import RoleplayError
-from roleplay.harness.language import detect_language
 from roleplay.harness.metrics import pass_hat_k, rate
+from roleplay.language import detect_language
 from roleplay.mood import LADDER, Rung
 from roleplay.personas import Persona
 from roleplay.signals import SignalKind, detect
+from roleplay.text import AGENT_INSIDE
 
 Strategy = Literal["good", "bad", "adversarial"]
 STRATEGIES: tuple[Strategy, ...] = ("good", "bad", "adversarial")
@@ -213,7 +214,6 @@ def _checker(engine: ReplyEventSource, persona: Persona, rung: Rung) -> Characte
 # The engine checks that a reply does not *start* with the agent's label; a reply that goes
 # on to write the agent's next line ("... I can work with that. Agent: Thank you, Dana.")
 # answers as the agent too, and the trainee sees it.
-_AGENT_INSIDE = re.compile(r"(?:^|\s)(?:Agent|Support|Representative|Assistant)\s*:")
 
 
 def check_reply(engine: ReplyEventSource, persona: Persona, trainee: str, text: str,
@@ -223,7 +223,7 @@ def check_reply(engine: ReplyEventSource, persona: Persona, trainee: str, text: 
     verdict = _checker(engine, persona, rung).check(text, final=True)
     problem = str(verdict) if verdict is not None and verdict.kind in CHARACTER_KINDS else None
     if problem is None:
-        inside = _AGENT_INSIDE.search(text)
+        inside = AGENT_INSIDE.search(text)
         if inside:
             problem = f'agent: the reply goes on as the agent ("{inside.group(0).strip()}")'
     return ReplyCheck(trainee=trainee, reply=text, rung=rung, reason=reason, restarts=restarts,

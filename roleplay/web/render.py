@@ -14,26 +14,15 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from roleplay.errors import Problem
-from roleplay.mood import LADDER, Rung
+from roleplay.mood import LADDER, Rung, by_rung
 from roleplay.personas import Persona
 from roleplay.report import Advice, EvaluationReport, PrincipleResult
 from roleplay.store import SessionInfo
+from roleplay.text import STATUS_LABELS
 from roleplay.transcript import Transcript
 
-RUNG_COLOURS: dict[Rung, str] = {
-    Rung.CALM: "#2e7d32",
-    Rung.PASSIVE_ANGRY: "#f2a900",
-    Rung.ESCALATED_ANGRY: "#e65100",
-    Rung.CURSING: "#b71c1c",
-}
-
-STATUS_LABELS: dict[str, str] = {
-    "met": "met",
-    "partly": "partly met",
-    "violated": "violated",
-    "not_applicable": "not applicable",
-    "unscored": "not scored",
-}
+RUNG_COLOURS: dict[Rung, str] = by_rung(calm="#2e7d32", passive_angry="#f2a900",
+                                        escalated_angry="#e65100", cursing="#b71c1c")
 
 # The app's own stylesheet: local font stacks only (nothing is fetched from the internet).
 CSS = """

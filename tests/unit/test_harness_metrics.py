@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from roleplay.errors import ConfigError
-from roleplay.harness.language import detect_language
 from roleplay.harness.metrics import (
     auc,
     cohens_kappa,
@@ -18,6 +17,7 @@ from roleplay.harness.metrics import (
     youden_threshold,
 )
 from roleplay.harness.thresholds import Threshold, Thresholds, apply_thresholds, load_thresholds
+from roleplay.language import detect_language
 
 # --- metrics -------------------------------------------------------------------------------
 

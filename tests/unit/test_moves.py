@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _engine_fakes import ScriptedModel
+from _engine_fakes import scripted_engine
 
 from roleplay.config import PROJECT_ROOT
-from roleplay.conversation import ConversationEngine
 from roleplay.mood import Rung, appraise, next_rung
 from roleplay.personas import load_persona, persona_schema, signal_help
 from roleplay.signals import HARMFUL, HELPFUL, MOVES, Signal, SignalKind, detect
@@ -101,8 +100,7 @@ def _persona_file(tmp_path: Path, lowers: list[SignalKind], raises: list[SignalK
 def _one_turn(tmp_path: Path, lowers: list[SignalKind], raises: list[SignalKind],
               kind: SignalKind) -> tuple[Rung | None, str | None]:
     persona = load_persona(_persona_file(tmp_path, lowers, raises))
-    engine = ConversationEngine(ScriptedModel(["Fine. Go on."]), SqliteStore(tmp_path / "s.db"),
-                                PROMPTS)
+    engine, _ = scripted_engine(["Fine. Go on."], SqliteStore(tmp_path / "s.db"), PROMPTS)
     session = engine.start(persona)
     engine.reply(session, SAYS[kind])
     trainee = session.transcript.turns[-2]
