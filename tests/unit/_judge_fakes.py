@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
 from roleplay.backends import ServerFeatures
 from roleplay.judge import Judge
@@ -32,10 +33,11 @@ def logprob_answer(p_yes: float) -> AIMessage:
     """An answer like the llama.cpp server's: one token with Yes/No top log-probabilities."""
     p_yes = min(max(p_yes, 1e-6), 1 - 1e-6)
     token = "Yes" if p_yes >= 0.5 else "No"
-    tops = [{"token": "Yes", "logprob": math.log(p_yes), "bytes": None},
-            {"token": "No", "logprob": math.log(1 - p_yes), "bytes": None}]
+    yes, no = math.log(p_yes), math.log(1 - p_yes)
+    tops = [{"token": "Yes", "logprob": yes, "bytes": None},
+            {"token": "No", "logprob": no, "bytes": None}]
     return AIMessage(content=token, response_metadata={"logprobs": {"content": [
-        {"token": token, "logprob": max(t["logprob"] for t in tops), "top_logprobs": tops}]}})
+        {"token": token, "logprob": max(yes, no), "top_logprobs": tops}]}})
 
 
 def agent_text(prompt: str) -> str:
@@ -81,7 +83,7 @@ class JudgeServer:
 def judge_on(server: JudgeServer, thresholds: dict[str, float] | None = None,
              features: ServerFeatures | None = None) -> Judge:
     """A Judge whose chat model talks to `server`."""
-    model = ChatOpenAI(base_url="http://fake-judge.invalid/v1", api_key="sk-fake-judge",
+    model = ChatOpenAI(base_url="http://fake-judge.invalid/v1", api_key=SecretStr("sk-fake-judge"),
                        model="fake-judge", max_retries=0,
                        http_client=httpx.Client(transport=httpx.MockTransport(server)))
     return Judge(model, "fake-judge", REPO / "prompts", thresholds=thresholds,

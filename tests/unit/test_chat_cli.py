@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _engine_fakes import ScriptedModel
+from _engine_fakes import DOWN, Down, ScriptedServer, scripted_model
 
 from roleplay import cli
-from roleplay.config import PROJECT_ROOT, Settings, get_settings
+from roleplay.config import PROJECT_ROOT, Settings
 from roleplay.conversation import ConversationEngine
 from roleplay.errors import BackendError
 from roleplay.store import SqliteStore
@@ -21,16 +20,13 @@ BAD = "Calm down, I'll transfer you to IT."
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("ROLEPLAY_DB", str(tmp_path / "cli.sqlite3"))
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
+def settings(tmp_path: Path) -> Settings:
+    return Settings(db_path=tmp_path / "cli.sqlite3")
 
 
-def engine(settings: Settings, replies: list[str | Exception]) -> ConversationEngine:
-    return ConversationEngine(ScriptedModel(replies), SqliteStore(settings.db_path),
-                              PROJECT_ROOT / "prompts")
+def engine(settings: Settings, replies: list[str | Down]) -> ConversationEngine:
+    return ConversationEngine(scripted_model(ScriptedServer(replies)),
+                              SqliteStore(settings.db_path), PROJECT_ROOT / "prompts")
 
 
 def script(tmp_path: Path, *lines: str) -> Path:
@@ -59,8 +55,7 @@ def test_script_json_prints_every_turn_with_rung_and_reason(
 
 def test_a_failed_script_line_stays_saved_and_resume_continues(
         settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    down = BackendError("cannot reach the server")
-    eng = engine(settings, ["Fine.", down, down])
+    eng = engine(settings, ["Fine.", DOWN, DOWN])
     with pytest.raises(BackendError, match="--resume"):
         run_chat(eng, settings, "crm-outage", script(tmp_path, GOOD, BAD), True, None, None)
     doc = json.loads(capsys.readouterr().out)  # the call so far is still printed
@@ -77,20 +72,20 @@ def test_a_failed_script_line_stays_saved_and_resume_continues(
 
 def test_interactive_shows_rung_and_reason_and_offers_retry(
         settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    eng = engine(settings, [BackendError("the server timed out"), "Okay, eleven thirty."])
+    eng = engine(settings, [DOWN, "Okay, eleven thirty."])
     answers = iter([GOOD, "y", "/end"])
     run_chat(eng, settings, "crm-outage", None, False, None, "ann",
              read=lambda prompt: next(answers))
     out = capsys.readouterr().out
     assert "[escalated-angry]" in out  # the opening line's rung
     assert "[passive-angry: down:" in out
-    assert "error: the server timed out" in out
+    assert "answered HTTP 503; try again in a moment" in out
     assert "Dana: Okay, eleven thirty." in out
 
 
 def test_unknown_persona_lists_the_known_ids_without_a_traceback(
         settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.main(["chat", "crm-outag", "--script", str(script(tmp_path, GOOD))])
+    code = cli.main(["chat", "crm-outag", "--script", str(script(tmp_path, GOOD))], settings=settings)
     err = capsys.readouterr().err
     assert code == 1
     assert "did you mean 'crm-outage'" in err and "sahkolasku-arvio" in err
@@ -99,7 +94,7 @@ def test_unknown_persona_lists_the_known_ids_without_a_traceback(
 
 def test_missing_script_file_is_a_message(settings: Settings, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.main(["chat", "crm-outage", "--script", str(tmp_path / "none.txt")])
+    code = cli.main(["chat", "crm-outage", "--script", str(tmp_path / "none.txt")], settings=settings)
     assert code == 1 and "no such script file" in capsys.readouterr().err
 
 
@@ -108,16 +103,16 @@ def test_sessions_list_and_show(settings: Settings, tmp_path: Path,
     eng = engine(settings, ["Fine."])
     run_chat(eng, settings, "crm-outage", script(tmp_path, GOOD), True, None, "ann")
     sid = json.loads(capsys.readouterr().out)["session_id"]
-    assert cli.main(["sessions", "list", "--json", "--user", "ann"]) == 0
+    assert cli.main(["sessions", "list", "--json", "--user", "ann"], settings=settings) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["session_id"] for r in rows] == [sid] and rows[0]["turns"] == 3
-    assert cli.main(["sessions", "list", "--json", "--user", "bob"]) == 0
+    assert cli.main(["sessions", "list", "--json", "--user", "bob"], settings=settings) == 0
     assert json.loads(capsys.readouterr().out) == []
-    assert cli.main(["sessions", "show", sid, "--json"]) == 0
+    assert cli.main(["sessions", "show", sid, "--json"], settings=settings) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["turns"][1]["rung_before"] == "escalated-angry"
     assert shown["turns"][2]["model"] == "scripted"
-    assert cli.main(["sessions", "show", sid]) == 0
+    assert cli.main(["sessions", "show", sid], settings=settings) == 0
     assert "escalated-angry -> passive-angry: down:" in capsys.readouterr().out
-    assert cli.main(["sessions", "show", "nope"]) == 1
+    assert cli.main(["sessions", "show", "nope"], settings=settings) == 1
     assert "no session 'nope'" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -317,9 +318,9 @@ def test_junk_model_output_ends_unscored_not_as_a_number(rubric: Rubric, junk: A
     checks = [c for c in model.calls if c["kwargs"].get("logprobs")]
     assert len(checks) == 2 * 3 * trainee_turns  # two checks, three attempts, each turn
     # The unscored principles do not count: same score as if they did not exist.
-    scored = [r for r in report.principles if r.score is not None]
+    scored = [(r.id, r.score) for r in report.principles if r.score is not None]
     weights = {p.id: p.weight for p in rubric.principles}
-    expected = sum(weights[r.id] * r.score for r in scored) / sum(weights[r.id] for r in scored)  # type: ignore[operator]
+    expected = sum(weights[i] * score for i, score in scored) / sum(weights[i] for i, _ in scored)
     assert report.overall_score == pytest.approx(round(expected, 1))
 
 
@@ -470,13 +471,18 @@ def test_a_rewrite_cut_off_at_the_token_limit_is_not_used(rubric: Rubric) -> Non
     assert any("cut off at the token limit" in w for w in report.warnings)
 
 
+def rewrite_as(text: str, prompt: str) -> str:
+    """A rewrite answer of `text`, whatever the prompt."""
+    return json.dumps({"rewrite": text})
+
+
 def test_a_rewrite_must_make_the_missing_move_and_not_be_assistant_talk(rubric: Rubric) -> None:
     plain = call("My parcel never arrived and I needed it today.", "What is the order number?")
     for junk in ("I'm sorry, but I can't assist with that. Let's talk about something else.",
                  "What is your order number?",           # barely changed
                  "Please give me the order number."):    # still no acknowledgement of feelings
         judge, _ = make_judge(check=lambda p: logprob_answer(0.1),
-                              rewrite=lambda p, j=junk: json.dumps({"rewrite": j}))
+                              rewrite=partial(rewrite_as, junk))
         report = evaluate(plain, rubric, judge=judge)
         feelings = [a for a in report.advice if a.principle == "acknowledge_feelings"]
         assert feelings and feelings[0].rewrite_source == "rubric_example", junk
