@@ -21,7 +21,8 @@ from pydantic_core import ErrorDetails
 from roleplay.errors import PersonaError, Problem
 from roleplay.mood import LADDER, Rung
 from roleplay.signals import MOVES, SignalKind, detect
-from roleplay.yamlfile import Document, YamlKind, one_of
+from roleplay.validation import one_of
+from roleplay.yamlfile import Document, YamlKind
 
 # An id names the persona's file (`ID.yaml`) and its address in the web app; 64 characters
 # keep both far inside every file system's limit of 255 bytes per name.

@@ -28,7 +28,8 @@ from roleplay.yamlfile import Document, YamlKind, joined
 
 Role = Literal["trainee", "trainer"]
 
-_EXAMPLE = "users:\n  - name: ann\n    password: ...\n    role: trainee"
+# One line, so that every problem stays one line of `FILE:LINE: FIELD: what; fix`.
+_EXAMPLE = "`users: [{name: ann, password: ..., role: trainee}]`"
 
 
 class User(BaseModel):
@@ -102,9 +103,9 @@ def _duplicates(parsed: UsersFile, document: Document) -> list[Problem]:
 
 USERS_FILE: YamlKind[UsersFile] = YamlKind(
     UsersFile, noun="users file", error=joined(ConfigError),
-    empty_fix=f"list the users:\n{_EXAMPLE}\n", top_fix=f"start with `users:`:\n{_EXAMPLE}\n",
-    hint=f"the file looks like:\n{_EXAMPLE}\nwith role trainee or trainer",
-    missing_fix=f"create it (e.g.\n{_EXAMPLE}\n) or unset ROLEPLAY_USERS to turn login off",
+    empty_fix=f"list the users, e.g. {_EXAMPLE}", top_fix=f"start with `users:`, e.g. {_EXAMPLE}",
+    hint=f"the file looks like {_EXAMPLE}, with role trainee or trainer",
+    missing_fix=f"create it (e.g. {_EXAMPLE}) or unset ROLEPLAY_USERS to turn login off",
     explain=_explain, check=_duplicates)
 
 
