@@ -12,8 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
+from roleplay.backends import server_features
 from roleplay.config import PROJECT_ROOT, Settings
 from roleplay.conversation import ConversationEngine, Restart
 from roleplay.mood import Rung
@@ -33,6 +35,16 @@ SCRIPT = [
      "on-call engineers as critical right now, and I'll call you back within 30 minutes."),
     "Calm down, it's probably your network. I'll transfer you to IT.",
 ]
+
+
+def test_the_embedded_server_probes_as_llama_cpp_and_alike_when_given_by_url(
+        embedded_url: str, embedded_settings: Settings) -> None:
+    embedded = server_features(embedded_settings)
+    # The same server given as ROLEPLAY_BASE_URL, asked afresh (no remembered probe).
+    with httpx.Client(timeout=10) as client:
+        by_url = server_features(Settings(base_url=embedded_url), client)
+    assert embedded.prompt_cache and embedded.logit_bias_words, embedded.source
+    assert embedded.names() == by_url.names()
 
 
 def test_a_scripted_three_turn_call_stays_in_character_and_is_stored(
