@@ -254,8 +254,14 @@ def _persona_files(paths: Iterable[Path], problems: list[Problem]) -> list[Path]
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            inside = sorted(p for p in path.iterdir()
-                            if p.suffix in PERSONA_SUFFIXES and p.is_file())
+            try:
+                inside = sorted(p for p in path.iterdir()
+                                if p.suffix in PERSONA_SUFFIXES and p.is_file())
+            except OSError as err:
+                problems.append(Problem(str(path), None, "(directory)",
+                                        f"cannot be read ({err.strerror})",
+                                        "check that the directory is readable"))
+                continue
             if not inside:
                 problems.append(Problem(str(path), None, "(directory)",
                                         "holds no .yaml persona files",

@@ -59,6 +59,26 @@ EXPECTED: dict[str, list[str]] = {
         ("duplicate_key.yaml:4: title: appears twice (first on line 2); keep one of the two; the "
          "second one would silently replace the first"),
     ],
+    "explicit_tag.yaml": [
+        ("explicit_tag.yaml:6: (yaml): uses the YAML tag 'tag:yaml.org,2002:int'; remove the tag "
+         "(`!...`) and write the plain value"),
+    ],
+    "id_too_long.yaml": [
+        ("id_too_long.yaml:1: id: is 300 characters long; keep it to 64 characters or fewer: the "
+         "id names the persona's file and its address in the web app"),
+    ],
+    "lone_surrogate.yaml": [
+        ("lone_surrogate.yaml:5: (file): is not UTF-8 text (byte 0xed); save the file as UTF-8 in "
+         "your editor"),
+    ],
+    "nested_deep.yaml": [
+        ("nested_deep.yaml:11: (yaml): not valid YAML: nested more than 32 levels deep; close the "
+         "brackets sooner or indent less: no field nests this deep"),
+    ],
+    "nul_byte.yaml": [
+        ("nul_byte.yaml:3: (file): contains a NUL byte, U+0000; remove it: save the file as plain "
+         "UTF-8 text"),
+    ],
     "empty.yaml": [
         ("empty.yaml:1: (file): the file is empty; start from a file in personas/ or from "
          "`roleplay personas schema`"),
@@ -224,6 +244,14 @@ def test_aliases_are_refused_before_validation() -> None:
 def test_oversized_text_is_refused() -> None:
     problems = _problems_of("title: x\n" + "# padding\n" * 20_000)
     assert "characters long" in problems[0].message
+
+
+def test_pasted_text_with_a_lone_surrogate_or_control_character_is_refused() -> None:
+    # Pasted text (the trainer view) arrives as str, so a surrogate was never UTF-8 bytes.
+    assert [str(p) for p in _problems_of(_persona_text(title="title: caf\ud800"))] == [
+        ("p.yaml:2: (file): contains an unpaired surrogate (broken text), U+D800; remove it: "
+         "save the file as plain UTF-8 text")]
+    assert _problems_of("id: x\x1b[31m\n")[0].message == "contains a control character, U+001B"
 
 
 def test_missing_file() -> None:
