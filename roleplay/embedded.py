@@ -95,32 +95,23 @@ def model_file(settings: Settings) -> Path:
     return target
 
 
-class EmbeddedServer:
-    """llama.cpp's server running inside this process, on 127.0.0.1."""
+class LlamaServer:
+    """llama.cpp's HTTP server running inside this process on 127.0.0.1, from `params`.
 
-    def __init__(self, settings: Settings):
+    `what` names it in errors ("the embedded model server"); construction returns once the
+    server answers /health, or raises BackendError.
+    """
+
+    def __init__(self, params: Any, what: str, timeout: float):
         import xllamacpp
 
-        path = model_file(settings)
-        params = xllamacpp.CommonParams()
-        params.model.path = str(path)
-        # Each parallel slot gets local_ctx tokens of context.
-        params.n_parallel = settings.local_parallel
-        params.n_ctx = settings.local_ctx * settings.local_parallel
-        params.cpuparams.n_threads = settings.local_threads
-        params.cpuparams_batch.n_threads = settings.local_threads
-        params.hostnames = ["127.0.0.1"]
-        params.port = 0  # the server picks a free port; listening_address tells which
-        params.cache_prompt = True
-        # llama.cpp logs every request at verbosity 3; the app has its own messages.
-        params.verbosity = -1
+        self.what = what
         try:
             self._server: Any = xllamacpp.Server(params)
         except Exception as err:  # the extension raises plain RuntimeError/ValueError
-            raise BackendError(f"the embedded model server did not start: {err}", retryable=False) from err
+            raise BackendError(f"{what} did not start: {err}", retryable=False) from err
         self.base_url = str(self._server.listening_address).rstrip("/") + "/v1"
-        self.model_path = path
-        self._wait_ready(settings.timeout)
+        self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
         health = self.base_url.removesuffix("/v1") + "/health"
@@ -132,7 +123,7 @@ class EmbeddedServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise BackendError(f"the embedded model server at {self.base_url} did not become ready "
+        raise BackendError(f"{self.what} at {self.base_url} did not become ready "
                            f"within {timeout:.0f} s")
 
     def stop(self) -> None:
@@ -140,6 +131,41 @@ class EmbeddedServer:
         if getattr(self, "_server", None) is not None:
             del self._server
             self._server = None
+
+
+def local_params(path: Path, settings: Settings) -> Any:
+    """llama.cpp server parameters for `path` on 127.0.0.1, a free port, quiet, with the
+    configured threads; the caller sets what differs (slots, context, embedding mode)."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(path)
+    params.cpuparams.n_threads = settings.local_threads
+    params.cpuparams_batch.n_threads = settings.local_threads
+    params.hostnames = ["127.0.0.1"]
+    params.port = 0  # the server picks a free port; listening_address tells which
+    # llama.cpp logs every request at verbosity 3; the app has its own messages.
+    params.verbosity = -1
+    return params
+
+
+class EmbeddedServer:
+    """The customer's and the judge's llama.cpp server, on the packaged (or configured) model."""
+
+    def __init__(self, settings: Settings):
+        path = model_file(settings)
+        params = local_params(path, settings)
+        # Each parallel slot gets local_ctx tokens of context.
+        params.n_parallel = settings.local_parallel
+        params.n_ctx = settings.local_ctx * settings.local_parallel
+        params.cache_prompt = True
+        self._server = LlamaServer(params, "the embedded model server", settings.timeout)
+        self.base_url = self._server.base_url
+        self.model_path = path
+
+    def stop(self) -> None:
+        """Stop serving; the object is unusable afterwards."""
+        self._server.stop()
 
 
 _server: EmbeddedServer | None = None

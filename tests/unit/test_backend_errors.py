@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _engine_fakes import sse
 
 from roleplay.backends import CustomerModel
 from roleplay.config import PROJECT_ROOT, Settings
@@ -22,15 +23,6 @@ from roleplay.store import SqliteStore
 
 Handler = Callable[[httpx.Request], httpx.Response]
 LINE = "I'm sorry, I'm escalating this to the engineers right now."
-
-
-def sse(*texts: str) -> httpx.Response:
-    """A /v1/completions stream that sends `texts` as pieces."""
-    events = [json.dumps({"id": "c", "object": "text_completion", "created": 1, "model": "m",
-                          "choices": [{"text": t, "index": 0, "logprobs": None,
-                                       "finish_reason": None}]}) for t in texts]
-    body = "".join(f"data: {e}\n\n" for e in events) + "data: [DONE]\n\n"
-    return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
 
 
 class Backend:
