@@ -29,7 +29,6 @@ from roleplay.yamlfile import joined, load_data
 LEXICON_DIR = Path(__file__).parent / "lexicons"
 
 
-
 @dataclass(frozen=True)
 class _Extras:
     customer: dict[CueKind, list[re.Pattern[str]]] = field(default_factory=dict)

@@ -10,6 +10,7 @@ import it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from typing import NamedTuple
 
@@ -130,6 +131,18 @@ MOVES: dict[SignalKind, MoveEntry] = {
 HELPFUL = frozenset(kind for kind, move in MOVES.items() if move.helps)
 HARMFUL = frozenset(kind for kind, move in MOVES.items() if not move.helps)
 
+
+
+def misplaced(kinds: Iterable[SignalKind], helpful: bool) -> list[tuple[int, str, str]]:
+    """Return (index, what is wrong, fix) for each of `kinds` on the wrong side of `helpful`.
+
+    The rubric lists moves that show a principle met (helpful ones) or violated (harmful
+    ones); a kind on the wrong side is a typo that would score every call backwards.
+    """
+    side, other = ("helpful", "harmful") if helpful else ("harmful", "helpful")
+    fix = "list it under bad_signals" if helpful else "list it under good_signals"
+    return [(i, f"'{kind.value}' is a {other} move ({MOVES[kind].means}), not a {side} one", fix)
+            for i, kind in enumerate(kinds) if MOVES[kind].helps != helpful]
 
 class Signal(BaseModel):
     """One detected move, with the exact span of the turn that shows it."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import ErrorDetails
 
 from roleplay.errors import Problem, RubricError
-from roleplay.signals import SignalKind
+from roleplay.signals import SignalKind, misplaced
 from roleplay.yamlfile import Document, YamlKind, joined
 
 AppliesWhen = Literal[
@@ -147,6 +147,10 @@ def _cross_checks(rubric: Rubric, document: Document) -> list[Problem]:
                 (*at, "evidence", "model_check"), f"unknown model check {check!r}",
                 f"use one of {sorted(rubric.model_checks)} or define it under model_checks"))
         ev = principle.evidence
+        for name, helpful in (("good_signals", True), ("partial_signals", True),
+                              ("bad_signals", False)):
+            for j, what, fix in misplaced(getattr(ev, name), helpful):
+                problems.append(document.problem((*at, "evidence", name, j), what, fix))
         if ev.when_missing == "violated" and not (ev.good_signals or ev.model_check):
             problems.append(document.problem(
                 (*at, "evidence", "when_missing"),

@@ -10,10 +10,33 @@ from __future__ import annotations
 
 from roleplay.language import guess_language as _guess_among
 from roleplay.lexicon import find_all, find_customer_cues, find_grader_spans, languages
-from roleplay.moves import HARMFUL, HELPFUL, MOVES, Cue, CueKind, MoveEntry, Signal, SignalKind
+from roleplay.moves import (
+    HARMFUL,
+    HELPFUL,
+    MOVES,
+    Cue,
+    CueKind,
+    MoveEntry,
+    Signal,
+    SignalKind,
+    misplaced,
+)
 
-__all__ = ["HARMFUL", "HELPFUL", "MOVES", "Cue", "CueKind", "MoveEntry", "Signal", "SignalKind",
-           "detect", "detect_customer", "grader_spans", "guess_language"]
+__all__ = [
+    "HARMFUL",
+    "HELPFUL",
+    "MOVES",
+    "Cue",
+    "CueKind",
+    "MoveEntry",
+    "Signal",
+    "SignalKind",
+    "detect",
+    "detect_customer",
+    "grader_spans",
+    "guess_language",
+    "misplaced",
+]
 
 
 def detect(text: str, language: str | None = None, customer_name: str | None = None) -> list[Signal]:

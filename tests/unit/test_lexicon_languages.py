@@ -3,8 +3,12 @@ for customer cues, grader-directed text and language guessing behave."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+import yaml
+
+from roleplay.language import COMMON_WORDS
 from roleplay.lexicon import languages, load_lexicon
 from roleplay.signals import (
     CueKind,
@@ -14,6 +18,8 @@ from roleplay.signals import (
     grader_spans,
     guess_language,
 )
+
+SAMPLES = Path(__file__).parent / "lexicon_samples.yaml"
 
 
 def kinds(text: str, language: str) -> set[SignalKind]:
@@ -26,22 +32,25 @@ def test_the_seed_languages_have_lexicons() -> None:
         assert load_lexicon(lang), lang
 
 
-@pytest.mark.parametrize("lang,text,expected", [
-    ("en", "I completely understand how frustrating this is.", SignalKind.EMPATHY),
-    ("fi", "Ymmärrän, että tämä on todella turhauttavaa.", SignalKind.EMPATHY),
-    ("no", "Jeg forstår at dette er veldig frustrerende.", SignalKind.EMPATHY),
-    ("lv", "Es saprotu, ka tas ir ļoti nepatīkami.", SignalKind.EMPATHY),
-    ("hu", "Megértem, hogy ez nagyon bosszantó.", SignalKind.EMPATHY),
-    ("fi", "Siirrän sinut toiselle osastolle.", SignalKind.TRANSFER),
-    ("no", "Det er din egen feil.", SignalKind.BLAME),
-    ("lv", "Es jūs pārslēgšu uz citu nodaļu.", SignalKind.TRANSFER),
-    ("hu", "Átkapcsolom önt egy másik osztályra.", SignalKind.TRANSFER),
-    ("fi", "Teknikko tulee huomenna klo 9.", SignalKind.TIME_COMMITMENT),
-    ("no", "Teknikeren kommer i morgen før lunsj.", SignalKind.TIME_COMMITMENT),
-    ("en", "Your ticket is in the L2 queue.", SignalKind.JARGON),
-    ("en", "I'm here to help, but the cursing gets in the way.", SignalKind.BOUNDARY),
-])
-def test_moves_are_found_in_each_language(lang: str, text: str, expected: SignalKind) -> None:
+def _samples() -> dict[str, dict[str, str]]:
+    data = yaml.safe_load(SAMPLES.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+MOVE_CASES = [(lang, SignalKind(key), text) for lang, lines in _samples().items()
+              for key, text in lines.items() if key != "language"]
+LANGUAGE_CASES = [(lang, lines["language"]) for lang, lines in _samples().items()]
+
+
+def test_every_lexicon_has_samples_and_common_words() -> None:
+    # A language guessed from common words must have them; see roleplay/language.py.
+    assert set(_samples()) == set(languages())
+    assert set(languages()) <= set(COMMON_WORDS)
+
+
+@pytest.mark.parametrize("lang,expected,text", MOVE_CASES)
+def test_moves_are_found_in_each_language(lang: str, expected: SignalKind, text: str) -> None:
     assert expected in kinds(text, lang)
 
 
@@ -104,12 +113,6 @@ def test_grader_span_covers_the_whole_sentence_only() -> None:
     assert "frustrating" not in text[start:end] and "fix it" not in text[start:end]
 
 
-@pytest.mark.parametrize("text,lang", [
-    ("I'm sorry about this, we will fix it today.", "en"),
-    ("Olen pahoillani, korjaamme tämän tänään.", "fi"),
-    ("Jeg beklager, vi skal fikse det i dag.", "no"),
-    ("Atvainojiet, mēs to šodien salabosim.", "lv"),
-    ("Sajnálom, ma megjavítjuk.", "hu"),
-])
-def test_guess_language(text: str, lang: str) -> None:
+@pytest.mark.parametrize("lang,text", LANGUAGE_CASES)
+def test_guess_language(lang: str, text: str) -> None:
     assert guess_language(text) == lang

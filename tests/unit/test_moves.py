@@ -10,8 +10,10 @@ import yaml
 from _engine_fakes import scripted_engine
 
 from roleplay.config import PROJECT_ROOT
+from roleplay.errors import RubricError
 from roleplay.mood import Rung, appraise, next_rung
 from roleplay.personas import load_persona, persona_schema, signal_help
+from roleplay.rubric import load_rubric
 from roleplay.signals import HARMFUL, HELPFUL, MOVES, Signal, SignalKind, detect
 from roleplay.store import SqliteStore
 
@@ -126,3 +128,15 @@ def test_a_persona_calmed_by_any_kind_runs_a_call_turn(tmp_path: Path, kind: Sig
     rung, reason = _one_turn(tmp_path, lowers, raises, kind)
     assert rung == Rung.PASSIVE_ANGRY
     assert reason is not None and MOVES[kind].heard in reason
+
+
+def test_the_rubric_refuses_a_move_on_the_wrong_side(tmp_path: Path) -> None:
+    text = (PROJECT_ROOT / "prompts" / "rubric.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "rubric.yaml"
+    path.write_text(text.replace("bad_signals: [blame]", "bad_signals: [blame, empathy]", 1),
+                    encoding="utf-8")
+    assert load_rubric(PROJECT_ROOT / "prompts" / "rubric.yaml").principles
+    with pytest.raises(RubricError) as err:
+        load_rubric(path)
+    assert "'empathy' is a helpful move" in str(err.value)
+    assert "bad_signals" in str(err.value) and "rubric.yaml:" in str(err.value)
