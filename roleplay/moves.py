@@ -1,7 +1,8 @@
 """The trainee-move vocabulary: every kind of move, what it means and how the customer takes it.
 
 `MOVES` is the one table of the kinds: the persona schema's hover text
-(`personas.signal_help`), the reasons the mood ladder gives and the helpful/harmful split all
+(`personas.signal_help`), the reasons the mood ladder gives, the helpful/harmful split and
+the rubric's check that its good and bad signals sit on the right side (`misplaced`) all
 come from it, and a test fails when a kind has no entry. The types are re-exported by
 `roleplay.signals`, where most code imports them; finding the moves in text is
 `roleplay.lexicon`'s job. This module imports nothing of the project, so every module may
