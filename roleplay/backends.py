@@ -211,13 +211,18 @@ class CustomerModel:
     """Continues a call transcript with the customer's next line, streamed."""
 
     def __init__(self, settings: Settings, http_client: httpx.Client | None = None,
-                 features: ServerFeatures | None = None):
+                 features: ServerFeatures | None = None, *,
+                 completion_model: BaseLLM | None = None,
+                 chat_model: BaseChatModel | None = None):
+        """`completion_model`/`chat_model`: LangChain models to use instead of building them
+        from `settings` (a test's fake model, say); `features`: what the server supports, if
+        the caller knows (else the server is asked on first use)."""
         self.settings = settings
         self.name = settings.model
         self._http_client = http_client
         self._features = features
-        self._llm: BaseLLM | None = None
-        self._chat: BaseChatModel | None = None
+        self._llm: BaseLLM | None = completion_model
+        self._chat: BaseChatModel | None = chat_model
 
     def __repr__(self) -> str:
         return f"CustomerModel(model={self.name!r}, style={self.settings.prompt_style!r})"

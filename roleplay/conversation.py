@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roleplay.appraisal import Appraiser, LexicalAppraiser, appraiser_from_settings
-from roleplay.backends import CustomerModel
+from roleplay.backends import CustomerModel, ServerFeatures
 from roleplay.character import CharacterCheck, Verdict
 from roleplay.config import Settings
 from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label
@@ -174,10 +174,14 @@ class ConversationEngine:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: TranscriptStore | None = None
-                      ) -> ConversationEngine:
-        """Return an engine on the configured backend and store (SQLite at settings.db_path)."""
-        return cls(CustomerModel(settings), store or SqliteStore(settings.db_path),
+    def from_settings(cls, settings: Settings, store: TranscriptStore | None = None,
+                      features: ServerFeatures | None = None) -> ConversationEngine:
+        """Return an engine on the configured backend and store (SQLite at settings.db_path).
+
+        `features`: what the server supports, if the caller knows (else asked on first use).
+        """
+        return cls(CustomerModel(settings, features=features),
+                   store or SqliteStore(settings.db_path),
                    settings.prompts_dir, settings.context_tokens,
                    appraiser=appraiser_from_settings(settings))
 

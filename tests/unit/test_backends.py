@@ -16,6 +16,7 @@ import httpx
 import pytest
 from _engine_fakes import LLAMACPP_PROPS, sse
 from _judge_fakes import JudgeServer, judge_on, logprob_answer
+from langchain_core.language_models import FakeListLLM
 from pydantic import SecretStr
 
 from roleplay.backends import (
@@ -180,6 +181,14 @@ def test_the_customer_model_asks_the_server_once() -> None:
         list(model.stream("Agent: Hi\nDana:", stop=["\nAgent:"], avoid=["Your"]))
     assert [r.url.path for r in seen] == ["/props"] + ["/v1/completions"] * 3
     assert json.loads(seen[-1].content)["logit_bias"] == [["Your", False]]
+
+
+def test_a_given_langchain_model_is_used_instead_of_one_built_from_settings() -> None:
+    settings = Settings(base_url=URL, model="given")
+    customer = CustomerModel(settings, features=ServerFeatures(),
+                             completion_model=FakeListLLM(responses=["Fine. Call me back."]))
+    assert "".join(customer.stream("Agent: Hi\nDana:", stop=["\nAgent:"])) == \
+        "Fine. Call me back."
 
 
 # --- no key in any repr -------------------------------------------------------------------
