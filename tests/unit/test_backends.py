@@ -146,6 +146,22 @@ def test_other_servers_get_no_llama_cpp_fields() -> None:
     assert "cache_prompt" not in server.calls[-1]["kwargs"]
 
 
+def test_a_rewrite_asks_for_the_schema_without_length_bounds() -> None:
+    # llama.cpp turns minLength/maxLength into one grammar rule per character (minutes).
+    server = JudgeServer(lambda prompt, body: json.dumps({"rewrite": "I'm sorry. I'll fix it."}))
+    judge = judge_on(server, features=ServerFeatures())
+    result = judge.rewrite(title="t", description="d", quote="q", problem="p",
+                           good_example="g", customer="c", agent="a", language="en",
+                           validate=lambda text: None)
+    assert result.text == "I'm sorry. I'll fix it."
+    (call,) = server.calls
+    assert call["kwargs"]["response_format"] == {"type": "json_schema", "json_schema": {
+        "name": "rewrite", "strict": True, "schema": {
+            "type": "object", "properties": {"rewrite": {"type": "string"}},
+            "required": ["rewrite"], "additionalProperties": False}}}
+    assert call["kwargs"]["max_completion_tokens"] == 120
+
+
 def test_a_server_without_logprobs_is_not_asked_the_checks() -> None:
     server = JudgeServer(lambda prompt, body: logprob_answer(0.9))
     judge = judge_on(server, features=ServerFeatures(logprobs=False))
