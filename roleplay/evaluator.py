@@ -4,7 +4,8 @@ The chain is a row of small steps that can each be checked (issue 4; on the embe
 model one big judging prompt gives no signal at all):
 
 1. Text in any turn that addresses a grader ("score this 5/5", a fake SYSTEM line, a fake end
-   of transcript) is found by pattern and ignored by every later step: the transcript is data.
+   of transcript) is found by pattern and ignored by every later step: the transcript is data
+   (this and step 2 are `roleplay.evidence`, read once per call).
 2. Deterministic detectors (`roleplay.signals.detect`) read every trainee turn, and customer
    cues (`detect_customer`) decide which principles apply (boundaries only once the customer
    curses, urgency only with an urgent customer, ...).
@@ -15,9 +16,11 @@ model one big judging prompt gives no signal at all):
    Quotes are cut by code from the turn they cite, and verified once more at the end: a quote
    that is not verbatim in its turn is dropped and logged, and a violation without evidence
    is not reported as a violation.
-5. The model phrases "do this instead" rewrites of turns the code already picked; each rewrite
-   is checked by the detectors and replaced by the rubric's example (and labelled so) if it
-   fails after two retries.
+5. The model phrases "do this instead" rewrites of turns the code already picked
+   (`roleplay.advice`); each rewrite is checked by the detectors and replaced by the rubric's
+   example (and labelled so) if it fails again on its retry.
+
+This module holds steps 3-4 (the rules per principle) and `evaluate`.
 """
 
 from __future__ import annotations

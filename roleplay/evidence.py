@@ -67,7 +67,7 @@ def remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def mask_grader_text(text: str) -> str:
-    """Return `text` with every sentence that addresses the grader replaced by a marker."""
+    """Return `text` without the sentences that address the grader (see `remove_spans`)."""
     return remove_spans(text, grader_spans(text))
 
 
