@@ -93,6 +93,9 @@ _LLAMACPP: tuple[ServerFeature, ...] = SERVER_FEATURES
 _OPENAI: tuple[ServerFeature, ...] = ("logprobs", "json_schema")
 _GENERIC: tuple[ServerFeature, ...] = ("logprobs", "json_schema", "completions")
 
+# Keys of llama.cpp's GET /props answer; any one of them names the server.
+_LLAMACPP_PROPS = frozenset({"default_generation_settings", "total_slots", "build_info"})
+
 _probed: dict[str, ServerFeatures] = {}
 _probe_lock = threading.Lock()
 
@@ -130,7 +133,7 @@ def _probe(url: str, settings: Settings, client: httpx.Client) -> tuple[ServerFe
         # llama.cpp's own endpoint, beside /v1: its server settings and build.
         props = client.get(url.removesuffix("/v1") + "/props", headers=headers)
         answered = True
-        if props.status_code == 200 and "default_generation_settings" in _json(props):
+        if props.status_code == 200 and _LLAMACPP_PROPS & set(_json(props)):
             return ServerFeatures.of(_LLAMACPP, f"probe: llama.cpp ({url} answers /props)"), True
         models = client.get(url + "/models", headers=headers)
         data = _json(models).get("data")
