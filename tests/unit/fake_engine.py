@@ -1,11 +1,12 @@
 """The web tests' engine and evaluator: the real ones on LangChain's fake chat model.
 
 `FakeEngine` is `roleplay.conversation.ConversationEngine` itself (the same bookkeeping,
-mood rules and character checks), on a `CustomerModel` whose chat model is LangChain's
-`GenericFakeChatModel` with scripted lines, so the page tests run in milliseconds and what
-they see is what the real engine does with those lines. Tests steer it through
-`fail_next` (the backend times out) and `restart_once` (a reply breaks character first).
-`fake_evaluate` returns a real `EvaluationReport`, so a schema change fails these tests.
+mood rules and character checks), on a `CustomerModel` given LangChain's
+`GenericFakeChatModel` with scripted lines as its `chat_model`, so the page tests run in
+milliseconds and what they see is what the real engine does with those lines. Tests steer
+it through `fail_next` (the backend times out) and `restart_once` (a reply breaks
+character first). `fake_evaluate` returns a real `EvaluationReport`, so a schema change
+fails these tests.
 """
 
 from __future__ import annotations
@@ -55,13 +56,13 @@ class _FakeCustomer(CustomerModel):
 
     def __init__(self, lines: _Lines):
         super().__init__(Settings(base_url="http://127.0.0.1:9/v1", model="fake",
-                                  prompt_style="chat"))
+                                  prompt_style="chat"),
+                         chat_model=GenericFakeChatModel(messages=lines))
         self.lines = lines
-        # The slot CustomerModel fills from the settings on first use.
-        self._chat = GenericFakeChatModel(messages=lines)
 
     def stream(self, prompt: str, stop: list[str], max_tokens: int = 96,
                temperature: float = 0.8, avoid: Sequence[str] = ()) -> Iterator[str]:
+        # Only so the script sees the prompt, i.e. what the customer has already said.
         self.lines.prompt = prompt
         yield from super().stream(prompt, stop, max_tokens, temperature, avoid)
 

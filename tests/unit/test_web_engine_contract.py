@@ -65,8 +65,7 @@ def langchain_subject(store: SqliteStore) -> Subject:
     llm = OnceFailingLLM(responses=["(warm-up)", FIRST, "(never shown)", SECOND])
     features = ServerFeatures.of(["completions"], "a completion server without llama.cpp extras")
     model = CustomerModel(Settings(base_url="http://127.0.0.1:9/v1", model="fake"),
-                          features=features)
-    model._llm = llm  # the slot CustomerModel fills from the settings on first use
+                          features=features, completion_model=llm)
 
     def fail() -> None:
         llm.error_on_chunk_number = 0  # LangChain's own way to make a stream fail
