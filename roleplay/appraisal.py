@@ -21,6 +21,7 @@ layers:
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
@@ -141,6 +142,9 @@ class ModelMeta(BaseModel):
     """The kinds it has a classifier for, in the order of the weight rows."""
     thresholds: dict[str, float]
     """Per kind: the probability from which the move is reported (chosen by CV on dev)."""
+    direction_thresholds: dict[str, float] = Field(default_factory=dict)
+    """"helpful"/"harmful": from this P(the line has a move of that direction), a line with no
+    move of that direction gets the most probable kind of it (chosen by CV on dev)."""
     embedding_model: str
     """SHA-256 of the GGUF whose embeddings it was trained on; other embeddings are refused."""
     dev_sha256: str
@@ -153,8 +157,39 @@ class ModelMeta(BaseModel):
     """Cross-validated scores on dev: per kind and per language precision/recall."""
 
 
+DIRECTIONS: tuple[str, ...] = ("helpful", "harmful")
+"""The two direction heads, after the kinds in the weight rows."""
+
+
+def decide(kinds: list[SignalKind], probs: np.ndarray, found: np.ndarray,
+           thresholds: dict[str, float], direction_thresholds: dict[str, float]) -> np.ndarray:
+    """Return which kinds each line makes, (rows, kinds) bool.
+
+    `probs`: `AppraisalModel.probabilities()`, the kinds then the direction heads; `found`:
+    (rows, kinds) what the phrase lists already heard. A kind is made when its probability
+    reaches its threshold; a direction head that is sure adds the most probable kind of its
+    direction to a line that has none.
+    """
+    k = len(kinds)
+    made = found | (probs[:, :k] >= np.array([thresholds[kind.value] for kind in kinds]))
+    for head, name in enumerate(DIRECTIONS):
+        if name not in direction_thresholds or probs.shape[1] <= k + head:
+            continue
+        members = np.array([(kind in HELPFUL) == (name == "helpful") for kind in kinds])
+        sure = (probs[:, k + head] >= direction_thresholds[name]) & ~(made & members).any(axis=1)
+        best = np.where(members, probs[:, :k], -1.0).argmax(axis=1)
+        made[np.flatnonzero(sure), best[sure]] = True
+    return made
+
+
 class AppraisalModel:
-    """One logistic regression per kind over [embedding, language one-hot]."""
+    """One logistic regression per kind over [embedding, language one-hot], and two more
+    for "has some helpful move" and "has some harmful move".
+
+    The direction heads learn from every labelled line of their direction (hundreds), not
+    from the 20 of one kind, so they are surer of *whether* a line helps or hurts than the
+    kind heads are of *which* move it is.
+    """
 
     def __init__(self, weights: np.ndarray, bias: np.ndarray, mean: np.ndarray,
                  scale: np.ndarray, meta: ModelMeta):
@@ -177,6 +212,11 @@ class AppraisalModel:
         """Return P(kind) for each row of `features`, shape (rows, kinds)."""
         z = ((features - self.mean) / self.scale) @ self.weights.T + self.bias
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def decide(self, probs: np.ndarray, found: np.ndarray) -> np.ndarray:
+        """Return which kinds each line makes, with this model's thresholds (see `decide`)."""
+        return decide(self.meta.kinds, probs, found, self.meta.thresholds,
+                      self.meta.direction_thresholds)
 
     def save(self, directory: Path) -> None:
         """Write `weights.npz` (float16) and `meta.json` to `directory`."""
@@ -233,15 +273,26 @@ class ModelAppraiser:
             # The call goes on with what the phrase lists heard rather than failing the turn.
             _fall_back(f"the embedding server failed ({err})")
             return Appraisal(moves=moves, language=language, appraiser=LexicalAppraiser.name)
+        kinds = self.model.meta.kinds
+        made = self.model.decide(probs[None, :], np.array([[k in found for k in kinds]]))[0]
         stripped = text.strip()
         start = text.find(stripped) if stripped else 0
-        for kind, p in zip(self.model.meta.kinds, probs):
-            if kind in found or p < self.model.meta.thresholds[kind.value]:
+        for kind, p, make in zip(kinds, probs, made):
+            if kind in found or not make:
                 continue
             # The classifier reads the whole line, so the whole line is its evidence.
             moves.append(Move(kind=kind, confidence=round(float(p), 3), quote=stripped,
                               start=start, end=start + len(stripped), source="model"))
         return Appraisal(moves=moves, language=language, appraiser=self.name)
+
+
+def time_appraisal(appraiser: Appraiser, text: str, language: str | None
+                   ) -> tuple[float, float]:
+    """Return the (wall, CPU) seconds of one appraisal; CPU counts every thread of this
+    process, the in-process embedding server's included."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    appraiser.appraise(text, language)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 _fallback_said: set[str] = set()

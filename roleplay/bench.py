@@ -30,6 +30,7 @@ from pathlib import Path
 
 import openai
 
+from roleplay.appraisal import appraiser_from_settings, time_appraisal
 from roleplay.backends import CustomerModel, endpoint
 from roleplay.config import Settings
 from roleplay.conversation import (
@@ -66,6 +67,9 @@ class Results:
 
     timings: dict[tuple[str, str], list[Timing]] = field(default_factory=dict)
     prompt_tokens: list[int] = field(default_factory=list)
+    appraisal: list[tuple[float, float]] = field(default_factory=list)
+    """The appraisal of each trainee line alone: (wall s, CPU s of this process)."""
+    appraiser: str = ""
 
     def add(self, case: str, path: str, timing: Timing) -> None:
         self.timings.setdefault((case, path), []).append(timing)
@@ -143,15 +147,17 @@ def run_bench(settings: Settings, persona: Persona, runs: int,
         raise ConfigError("the benchmark compares /v1/completions calls; set "
                           "ROLEPLAY_PROMPT_STYLE=completion or use a completion backend")
     model = _Recorder(settings)
+    # The engine's own appraiser, so its cost is inside the engine's TTFT as in a real call.
+    appraiser = appraiser_from_settings(settings)
     engine = ConversationEngine(model, SqliteStore(":memory:"), settings.prompts_dir,
-                                settings.context_tokens)
+                                settings.context_tokens, appraiser=appraiser)
     client = openai.OpenAI(base_url=endpoint(settings),
                            api_key=(settings.api_key.get_secret_value() if settings.api_key
                                     else "not-needed"),
                            timeout=settings.timeout, max_retries=0)
     label = speaker_label(persona)
     stop = [f"\n{AGENT_LABEL}:", f"\n{label}:", "\n\n"]
-    results = Results()
+    results = Results(appraiser=appraiser.name)
     for run in range(runs):
         for warmed in (False, True):
             first_case = CASES[1] if warmed else CASES[0]
@@ -175,6 +181,8 @@ def run_bench(settings: Settings, persona: Persona, runs: int,
             results.add(CASES[2], "direct", _direct(client, settings, direct[1], stop,
                                                     engine.max_tokens))
             results.prompt_tokens.append(_prompt_tokens(prompts[0]))
+            results.appraisal += [time_appraisal(appraiser, line, persona.language)
+                                  for line in TRAINEE_LINES]
             if progress:
                 print(f"run {run + 1}/{runs} {'warmed' if warmed else 'cold'} done",
                       flush=True)
@@ -246,6 +254,13 @@ def format_table(results: Results, settings: Settings, persona: Persona, runs: i
         lines.append(f"| {case} | {_fmt(d_ttft)} | {_fmt(e_ttft)} | {_fmt(ttft_ratio)} | "
                      f"{_fmt(d_rate, 1)} | {_fmt(e_rate, 1)} | {_fmt(rate_ratio)} | "
                      f"{sum(t.restarts for t in e)} |")
+    warm = _median([t.ttft for t in results.timings.get((CASES[2], "direct"), [])])
+    wall = _median([w for w, _ in results.appraisal])
+    cpu = _median([c for _, c in results.appraisal])
+    ratio = wall / warm if wall and warm else None
+    header = "| appraisal per trainee line (inside engine TTFT) | wall s | CPU s | / warm TTFT |"
+    lines += ["", header, "|---|---|---|---|",
+              f"| {results.appraiser} | {_fmt(wall)} | {_fmt(cpu)} | {_fmt(ratio)} |"]
     return "\n".join(lines)
 
 

@@ -24,13 +24,14 @@ from roleplay.appraisal import (
     AppraisalModel,
     Appraiser,
     ModelMeta,
+    decide,
     direction,
     lexical_moves,
 )
 from roleplay.embedding import EmbeddingClient
 from roleplay.errors import ConfigError
 from roleplay.harness.metrics import PrecisionRecall, precision_recall
-from roleplay.signals import SignalKind
+from roleplay.signals import HELPFUL, SignalKind
 
 MIN_POSITIVES = 4
 """A kind with fewer labelled lines in dev gets no classifier (only its phrase list)."""
@@ -40,6 +41,7 @@ L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2)
 
 THRESHOLD_GRID = tuple(round(x, 2) for x in np.arange(0.2, 0.96, 0.05))
 FOLDS = 5
+SAVE_EVERY = 100
 STEPS = 300
 
 
@@ -101,8 +103,11 @@ class CachedEmbeddings:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return the vectors of `texts`, computing only the ones not cached."""
         missing = [t for t in dict.fromkeys(texts) if self._key(t) not in self._cache]
-        if missing:
-            for text, vector in zip(missing, self.inner.embed(missing)):
+        # Saved every SAVE_EVERY lines: embedding a whole dev set takes minutes, and an
+        # interrupted run should not have to start again.
+        for i in range(0, len(missing), SAVE_EVERY):
+            chunk = missing[i:i + SAVE_EVERY]
+            for text, vector in zip(chunk, self.inner.embed(chunk)):
                 self._cache[self._key(text)] = vector.astype(np.float32)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(self.path, **self._cache)  # type: ignore[arg-type]
@@ -181,6 +186,37 @@ def _thresholds(probs: np.ndarray, y: np.ndarray, lexical: np.ndarray) -> list[f
     return best
 
 
+def _dev_directions(y: np.ndarray, kinds: list[SignalKind]) -> np.ndarray:
+    helpful = np.array([k in HELPFUL for k in kinds])
+    return np.stack([y[:, helpful].any(axis=1), y[:, ~helpful].any(axis=1)], axis=1)
+
+
+def _cv_objective(kinds: list[SignalKind], probs: np.ndarray, y: np.ndarray,
+                  lexical: np.ndarray, ts: dict[str, float], dts: dict[str, float]
+                  ) -> tuple[float, float]:
+    """Return (macro F1 over kinds, direction accuracy) of decide() out of fold."""
+    made = decide(kinds, probs, lexical, ts, dts)
+    macro = float(np.mean([_f1(made[:, j], y[:, j] > 0) for j in range(len(kinds))]))
+    labelled = [direction({k for k, on in zip(kinds, row) if on}) for row in y > 0]
+    guessed = [direction({k for k, on in zip(kinds, row) if on}) for row in made]
+    pairs = [(a, b) for a, b in zip(labelled, guessed) if a != 0]
+    return macro, sum(a == b for a, b in pairs) / max(len(pairs), 1)
+
+
+def _direction_thresholds(kinds: list[SignalKind], probs: np.ndarray, y: np.ndarray,
+                          lexical: np.ndarray, ts: dict[str, float]) -> dict[str, float]:
+    """The direction thresholds with the best macro F1 + direction accuracy out of fold."""
+    grid = [1.01] + [t for t in THRESHOLD_GRID if t >= 0.5]  # 1.01: the head never adds
+    scored = []
+    for helpful in grid:
+        for harmful in grid:
+            dts = {"helpful": helpful, "harmful": harmful}
+            macro, accuracy = _cv_objective(kinds, probs, y, lexical, ts, dts)
+            scored.append((round(macro + accuracy, 6), helpful + harmful, dts))
+    # Ties go to higher thresholds: the head adds a move only when it is surer.
+    return max(scored, key=lambda s: (s[0], s[1]))[2]
+
+
 def train(lines: list[LabelledLine], client: EmbeddingClient, dev_sha256: str
           ) -> tuple[AppraisalModel, list[str]]:
     """Train the classifier on `lines`; return it and a log of the choices made."""
@@ -190,14 +226,16 @@ def train(lines: list[LabelledLine], client: EmbeddingClient, dev_sha256: str
     vectors = client.embed([line.text for line in lines])
     x = AppraisalModel.features(vectors, [line.language for line in lines]).astype(np.float64)
     y = np.array([[k in line.moves for k in kinds] for line in lines], dtype=np.float64)
+    # The kinds' columns, then the two direction heads' (DIRECTIONS order).
+    y_all = np.hstack([y, _dev_directions(y, kinds).astype(np.float64)])
     lexical = np.array([[k in {m.kind for m in lexical_moves(line.text, line.language, None)}
                          for k in kinds] for line in lines])
     notes = []
     best: tuple[float, float, np.ndarray] | None = None
     for l2 in L2_GRID:
-        probs = _oof(x, y, l2)
+        probs = _oof(x, y_all, l2)
         # Macro F1 at each kind's best threshold; the same choice is made for the final model.
-        ts = _thresholds(probs, y, lexical)
+        ts = _thresholds(probs[:, :len(kinds)], y, lexical)
         macro = float(np.mean([_f1(lexical[:, j] | (probs[:, j] >= t), y[:, j] > 0)
                                for j, t in enumerate(ts)]))
         notes.append(f"l2={l2:g}: cross-validated macro F1 {macro:.3f}")
@@ -205,14 +243,21 @@ def train(lines: list[LabelledLine], client: EmbeddingClient, dev_sha256: str
             best = (macro, l2, probs)
     assert best is not None
     _, l2, probs = best
-    thresholds = _thresholds(probs, y, lexical)
+    thresholds = {k.value: t for k, t in zip(kinds, _thresholds(probs[:, :len(kinds)], y,
+                                                                   lexical))}
+    direction_thresholds = _direction_thresholds(kinds, probs, y, lexical, thresholds)
+    for name, dts in (("kind heads only", {}), ("with direction heads", direction_thresholds)):
+        macro, accuracy = _cv_objective(kinds, probs, y, lexical, thresholds, dts)
+        notes.append(f"{name}: CV macro F1 {macro:.3f}, direction {accuracy:.3f} {dts or ''}")
     mean, scale = _standardise(x)
-    w, b = _fit((x - mean) / scale, y, l2)
-    predicted = [{k for j, k in enumerate(kinds) if lexical[i, j] or probs[i, j] >= thresholds[j]}
+    w, b = _fit((x - mean) / scale, y_all, l2)
+    made = decide(kinds, probs, lexical, thresholds, direction_thresholds)
+    predicted = [{k for k, on in zip(kinds, row) if on}
                  | {m.kind for m in lexical_moves(line.text, line.language, None)}
-                 for i, line in enumerate(lines)]
+                 for row, line in zip(made, lines)]
     cv = scores(lines, predicted).model_dump(mode="json")
-    meta = ModelMeta(kinds=kinds, thresholds={k.value: t for k, t in zip(kinds, thresholds)},
+    meta = ModelMeta(kinds=kinds, thresholds=thresholds,
+                     direction_thresholds=direction_thresholds,
                      embedding_model=client.model_id, dev_sha256=dev_sha256,
                      dev_lines=len(lines), trained_at=datetime.now(UTC), l2=l2, cv=cv)
     notes.append(f"chose l2={l2:g}; {len(kinds)} kinds with a classifier")

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from _engine_fakes import ScriptedModel
+from _engine_fakes import ScriptedServer, scripted_model
 
 from roleplay.appraisal import (
     AppraisalModel,
@@ -26,7 +26,7 @@ from roleplay.appraisal import (
 )
 from roleplay.config import PROJECT_ROOT, Settings
 from roleplay.conversation import ConversationEngine
-from roleplay.embedding import HttpEmbeddingClient
+from roleplay.embedding import BATCH, HttpEmbeddingClient
 from roleplay.errors import BackendError
 from roleplay.harness.moves import LabelledLine, load_lines, scores, train
 from roleplay.mood import Rung
@@ -145,8 +145,8 @@ def test_a_remote_backend_gets_the_phrase_lists() -> None:
 def test_the_engine_moves_the_ladder_on_model_moves_and_stores_them(
         trained: AppraisalModel, tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "t.sqlite3")
-    engine = ConversationEngine(ScriptedModel(["Checked it? Seriously?", "Okay. Thank you."]),
-                                store, PROJECT_ROOT / "prompts",
+    server = ScriptedServer(["Checked it? Seriously?", "Okay. Thank you."])
+    engine = ConversationEngine(scripted_model(server), store, PROJECT_ROOT / "prompts",
                                 appraiser=ModelAppraiser(WordHashEmbeddings(), trained))
     persona = find_persona("crm-outage", PROJECT_ROOT / "personas")
     assert SignalKind.BLAME in persona.raises and SignalKind.EMPATHY in persona.lowers
@@ -163,8 +163,8 @@ def test_the_engine_moves_the_ladder_on_model_moves_and_stores_them(
 
 def test_empathy_in_plain_words_calms_the_customer(trained: AppraisalModel,
                                                    tmp_path: Path) -> None:
-    engine = ConversationEngine(ScriptedModel(["Fine."]), SqliteStore(tmp_path / "t.sqlite3"),
-                                PROJECT_ROOT / "prompts",
+    engine = ConversationEngine(scripted_model(ScriptedServer(["Fine."])),
+                                SqliteStore(tmp_path / "t.sqlite3"), PROJECT_ROOT / "prompts",
                                 appraiser=ModelAppraiser(WordHashEmbeddings(), trained))
     session = engine.start(find_persona("crm-outage", PROJECT_ROOT / "personas"))
     engine.reply(session, EMPATHY_LINE)
@@ -195,22 +195,29 @@ def test_an_old_database_without_the_moves_column_keeps_working(tmp_path: Path) 
     assert SqliteStore(path).load("s1").turns[1].moves == appraisal.moves
 
 
-def test_the_http_client_posts_each_line_and_normalises(tmp_path: Path) -> None:
-    seen: list[dict[str, object]] = []
+def test_the_http_client_posts_lines_in_batches_and_normalises() -> None:
+    seen: list[list[str]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(json.loads(request.content))
-        return httpx.Response(200, json={"data": [{"embedding": [3.0, 4.0]}]})
+        texts = json.loads(request.content)["input"]
+        seen.append(texts)
+        # Rows out of order, as a server may send them: the index puts them back.
+        rows = [{"index": i, "embedding": [3.0 * (i + 1), 4.0]} for i in range(len(texts))]
+        return httpx.Response(200, json={"data": rows[::-1]})
 
     client = HttpEmbeddingClient("http://x/v1", "m",
                                  http_client=httpx.Client(transport=httpx.MockTransport(handler)))
-    vectors = client.embed(["a", "b"])
-    assert [s["input"] for s in seen] == ["a", "b"]
-    assert np.allclose(vectors, [[0.6, 0.8], [0.6, 0.8]])
+    texts = [f"line {i}" for i in range(BATCH + 1)]
+    vectors = client.embed(texts)
+    assert seen == [texts[:BATCH], texts[BATCH:]]
+    assert vectors.shape == (BATCH + 1, 2)
+    assert np.allclose(vectors[0], [0.6, 0.8]) and np.allclose(vectors[-1], [0.6, 0.8])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
 
 
 @pytest.mark.parametrize("response", [httpx.Response(500, text="boom"),
-                                      httpx.Response(200, json={"error": "no embeddings"})])
+                                      httpx.Response(200, json={"error": "no embeddings"}),
+                                      httpx.Response(200, json={"data": []})])
 def test_the_http_client_turns_failures_into_backend_errors(response: httpx.Response) -> None:
     client = HttpEmbeddingClient(
         "http://x/v1", "m",
