@@ -1,5 +1,8 @@
 """Runs the harness: persona contracts, then judge calibration, then the thresholds.
 
+The judge section evaluates the development set (plain, injected and repeated copies) and
+then the held-out calls, a second labelled set that is measured and never tuned on.
+
 The runner knows nothing of argparse or of how models are built: `cmd_eval` (and the
 tests) pass in the personas, the scripts, an engine factory, the development set, an
 evaluate function and the thresholds. That is what lets a test run the real harness code
@@ -29,9 +32,11 @@ from roleplay.harness.contracts import (
 )
 from roleplay.harness.devset import DevCase
 from roleplay.harness.judging import (
+    Dataset,
     EvaluateFn,
     Evaluation,
     calibration_metrics,
+    heldout_call_metrics,
     injected_variants,
     repeat_items,
     run_one,
@@ -73,6 +78,8 @@ class HarnessResult(BaseModel):
     runs: list[RunResult] = Field(default_factory=list)
     evaluations: list[Evaluation] = Field(default_factory=list)
     dev_labels: dict[str, DevLabel] = Field(default_factory=dict)
+    call_labels: dict[str, DevLabel] = Field(default_factory=dict)
+    """The labels of the held-out calls (`evals/moves/heldout_calls.jsonl`) that were run."""
     metrics: dict[str, float | None] = Field(default_factory=dict)
     checks: list[Check] = Field(default_factory=list)
     thresholds_file: str = ""
@@ -99,6 +106,8 @@ class HarnessInputs:
     engine_factory: Callable[[], ReplyEventSource] | None = None
     """Returns an engine per worker thread (each has its own store connection)."""
     dev_items: Sequence[DevCase] = ()
+    heldout_calls: Sequence[DevCase] = ()
+    """A second labelled set, evaluated once each and reported on its own; never tuned on."""
     evaluate: EvaluateFn | None = None
     k: int | None = None
     """Runs per task; None: the thresholds file's run size."""
@@ -146,22 +155,34 @@ def _run_personas(inputs: HarnessInputs, jobs: list[tuple[Persona, Script, int]]
         return list(pool.map(one, jobs))
 
 
+_Job = tuple[DevCase, Any, Literal["plain", "injected", "repeat"], Dataset]
+
+
+def _judge_jobs(inputs: HarnessInputs) -> list[_Job]:
+    size = inputs.thresholds.run
+    work: list[_Job] = []
+    work += [(item, item.transcript().turns, "plain", "dev") for item in inputs.dev_items]
+    work += [(item, turns, "injected", "dev")
+             for item, turns in injected_variants(inputs.dev_items, size.injection_transcripts)]
+    work += [(item, item.transcript().turns, "repeat", "dev")
+             for item in repeat_items(inputs.dev_items, size.repeat_transcripts)]
+    # Last, so that an interrupted run still has every development-set figure.
+    work += [(item, item.transcript().turns, "plain", "heldout_calls")
+             for item in inputs.heldout_calls]
+    return work
+
+
 def _run_judge(inputs: HarnessInputs, bar: Any) -> list[Evaluation]:
     if inputs.evaluate is None:
         raise ValueError("the judge calibration needs an evaluate function")
     evaluate = inputs.evaluate
     size = inputs.thresholds.run
-    work: list[tuple[DevCase, Any, Literal["plain", "injected", "repeat"]]] = []
-    work += [(item, item.transcript().turns, "plain") for item in inputs.dev_items]
-    work += [(item, turns, "injected")
-             for item, turns in injected_variants(inputs.dev_items, size.injection_transcripts)]
-    work += [(item, item.transcript().turns, "repeat")
-             for item in repeat_items(inputs.dev_items, size.repeat_transcripts)]
+    work = _judge_jobs(inputs)
 
-    def one(job: tuple[DevCase, Any, Literal["plain", "injected", "repeat"]]) -> Evaluation:
-        item, turns, variant = job
+    def one(job: _Job) -> Evaluation:
+        item, turns, variant, dataset = job
         bar.set_postfix_str(f"judge {item.id} {variant}", refresh=False)
-        result = run_one(evaluate, item, turns, variant)
+        result = run_one(evaluate, item, turns, variant, dataset)
         bar.update(1)
         return result
 
@@ -171,10 +192,8 @@ def _run_judge(inputs: HarnessInputs, bar: Any) -> list[Evaluation]:
 
 
 def judge_units(inputs: HarnessInputs) -> int:
-    """How many evaluator calls the judge calibration makes."""
-    size = inputs.thresholds.run
-    return (len(inputs.dev_items) + len(injected_variants(inputs.dev_items, size.injection_transcripts))
-            + len(repeat_items(inputs.dev_items, size.repeat_transcripts)))
+    """How many evaluator calls the judge section makes (development set and held-out calls)."""
+    return len(_judge_jobs(inputs))
 
 
 def run_harness(inputs: HarnessInputs) -> HarnessResult:
@@ -196,12 +215,16 @@ def run_harness(inputs: HarnessInputs) -> HarnessResult:
             result.runs = _run_personas(inputs, jobs, bar)
         if "judge" in inputs.sections:
             result.evaluations = _run_judge(inputs, bar)
-            result.dev_labels = {i.id: DevLabel(quality=i.quality, violated=i.violated,
-                                                language=i.language, split=i.split)
-                                 for i in inputs.dev_items}
+            result.dev_labels = _labels(inputs.dev_items)
+            result.call_labels = _labels(inputs.heldout_calls)
     result.seconds = time.monotonic() - began
     result.cpu_seconds = time.process_time() - cpu
-    return score(result, inputs.thresholds, inputs.dev_items)
+    return score(result, inputs.thresholds, inputs.dev_items, inputs.heldout_calls)
+
+
+def _labels(items: Sequence[DevCase]) -> dict[str, DevLabel]:
+    return {i.id: DevLabel(quality=i.quality, violated=i.violated, language=i.language,
+                           split=i.split) for i in items}
 
 
 class _LogLines:
@@ -220,23 +243,28 @@ class _LogLines:
 
 
 def score(result: HarnessResult, thresholds: Thresholds,
-          dev_items: Sequence[DevCase] | None = None) -> HarnessResult:
+          dev_items: Sequence[DevCase] | None = None,
+          heldout_calls: Sequence[DevCase] | None = None) -> HarnessResult:
     """Compute the metrics of a result and apply `thresholds` (also used to replay a JSON)."""
     metrics: dict[str, float | None] = {}
     if "personas" in result.sections:
         metrics.update(contract_metrics(result.runs))
     if "judge" in result.sections:
-        items = list(dev_items) if dev_items else _items_from_labels(result)
-        plain = [e for e in result.evaluations if e.variant == "plain"]
-        injected = [e for e in result.evaluations if e.variant == "injected"]
-        repeats = [e for e in result.evaluations if e.variant == "repeat"]
+        items = list(dev_items) if dev_items else _items_from_labels(result.dev_labels)
+        calls = list(heldout_calls) if heldout_calls else _items_from_labels(result.call_labels)
+        dev = [e for e in result.evaluations if e.dataset == "dev"]
+        plain = [e for e in dev if e.variant == "plain"]
+        injected = [e for e in dev if e.variant == "injected"]
+        repeats = [e for e in dev if e.variant == "repeat"]
         metrics.update(calibration_metrics(items, plain, injected, repeats))
+        metrics.update(heldout_call_metrics(
+            calls, [e for e in result.evaluations if e.dataset == "heldout_calls"]))
     checks = apply_thresholds(thresholds, metrics, set(result.sections))
     return result.model_copy(update={"metrics": metrics, "checks": checks})
 
 
-def _items_from_labels(result: HarnessResult) -> list[DevCase]:
+def _items_from_labels(labels: dict[str, DevLabel]) -> list[DevCase]:
     # Replaying a saved result: the metrics need labels, not turns.
     return [DevCase(id=i, quality=lab.quality, violated=lab.violated, language=lab.language,
                     split=lab.split, turns=[])
-            for i, lab in result.dev_labels.items()]
+            for i, lab in labels.items()]

@@ -17,7 +17,7 @@ from roleplay.config import Settings
 from roleplay.errors import ConfigError
 from roleplay.harness.calibration import CheckCalibration, calibration_file
 from roleplay.harness.contracts import ReplyEventSource, Script
-from roleplay.harness.devset import load_dev_set, select_cases
+from roleplay.harness.devset import load_dev_set, select_cases, select_from
 from roleplay.harness.runner import SECTIONS, HarnessInputs, Section
 from roleplay.harness.scripts import load_scripts
 from roleplay.harness.thresholds import load_thresholds
@@ -50,6 +50,11 @@ class EvalFiles:
     @property
     def dev_set(self) -> Path:
         return self.settings.evals_dir / "datasets" / "dev.jsonl"
+
+    @property
+    def heldout_calls(self) -> Path:
+        """Labelled calls written apart from the project: measured, never tuned on."""
+        return self.settings.evals_dir / "moves" / "heldout_calls.jsonl"
 
     @property
     def calibration(self) -> Path:
@@ -117,7 +122,9 @@ def inputs_from_settings(settings: Settings, sections: Sequence[Section] = SECTI
         from roleplay.judge import Judge
         from roleplay.rubric import load_rubric
 
-        inputs.dev_items = select_cases(load_dev_set(files.dev_set), case_ids)
+        inputs.dev_items, inputs.heldout_calls = select_from(
+            [load_dev_set(files.dev_set), load_dev_set(files.heldout_calls, split="heldout")],
+            case_ids)
         judge = Judge.from_settings(settings) if judge_model else None
         # advice=False: the rewrites change no score or status and are the slowest step; the
         # harness measures scoring, the evaluator's own tests cover the advice.
