@@ -3,7 +3,10 @@
 For each model check of the rubric, every case's trainee turns are asked (masked exactly
 as the evaluator masks them) and the case's highest P(yes) is its score; per language
 group the threshold is chosen on the `calib` split (Youden's J), and the check is switched
-off for a group whose calib AUC is below MIN_AUC. The held-out AUC is reported, never used.
+off for a group whose calib AUC is below MIN_AUC. The held-out AUC is reported, never used,
+and so are the AUCs of each language of a group (a group's threshold is one for all of its
+languages, but a language where the check does not work shows there). Only the development
+set is read: the held-out calls of `evals/moves/heldout_calls.jsonl` are never calibrated on.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from roleplay.harness.calibration import (
     GROUPS,
     MIN_AUC,
     CheckCalibration,
+    LanguageFigures,
     language_group,
     write_calibration,
 )
 from roleplay.harness.devset import DevCase
+from roleplay.harness.judging import in_report_order
 from roleplay.harness.metrics import auc, youden_threshold
 from roleplay.judge import Judge
 from roleplay.rubric import Rubric
@@ -54,6 +59,15 @@ def _by_label(cases: Sequence[DevCase], scores: dict[str, float], principle: str
             [scores[c.id] for c in chosen if principle in c.violated])
 
 
+def _separation(cases: Sequence[DevCase], scores: dict[str, float],
+                principle: str) -> LanguageFigures:
+    """The AUCs of one check on `cases` (calib, held-out, all) and how many cases there are."""
+    pos, neg = _by_label(cases, scores, principle, None)
+    return LanguageFigures(auc_calib=auc(*_by_label(cases, scores, principle, "calib")),
+                           auc_heldout=auc(*_by_label(cases, scores, principle, "heldout")),
+                           auc_all=auc(pos, neg), n_pos=len(pos), n_neg=len(neg))
+
+
 def calibrate_checks(cases: Sequence[DevCase], rubric: Rubric, judge: Judge,
                      progress: Callable[[str], None] | None = None,
                      workers: int = 2) -> list[CheckCalibration]:
@@ -77,14 +91,15 @@ def calibrate_checks(cases: Sequence[DevCase], rubric: Rubric, judge: Judge,
         for group in GROUPS:
             members = [c for c in cases if language_group(c.language) == group]
             pos_c, neg_c = _by_label(members, scores, pid, "calib")
-            pos_a, neg_a = _by_label(members, scores, pid, None)
-            auc_calib = auc(pos_c, neg_c)
+            whole = _separation(members, scores, pid)
+            languages = {code: _separation([c for c in members if c.language == code], scores, pid)
+                         for code in in_report_order({c.language for c in members})}
             out.append(CheckCalibration(
                 check=check, principle=pid, group=group,
                 threshold=youden_threshold(pos_c, neg_c),
-                use=auc_calib is not None and auc_calib >= MIN_AUC,
-                auc_calib=auc_calib, auc_heldout=auc(*_by_label(members, scores, pid, "heldout")),
-                auc_all=auc(pos_a, neg_a), n_pos=len(pos_a), n_neg=len(neg_a),
+                use=whole.auc_calib is not None and whole.auc_calib >= MIN_AUC,
+                auc_calib=whole.auc_calib, auc_heldout=whole.auc_heldout, auc_all=whole.auc_all,
+                n_pos=whole.n_pos, n_neg=whole.n_neg, languages=languages,
                 scores={c.id: scores[c.id] for c in members if c.id in scores}))
     return out
 
@@ -108,8 +123,16 @@ def _fmt(value: float | None) -> str:
 
 
 def describe(results: Sequence[CheckCalibration]) -> list[str]:
-    """One line per check and group: threshold, used or off, and the AUCs."""
-    return [f"{r.check:<10} {r.group:<5} threshold {r.threshold:.3f} "
-            f"{'used' if r.use else 'OFF '}  AUC calib {_fmt(r.auc_calib)}  "
-            f"held-out {_fmt(r.auc_heldout)}  all {_fmt(r.auc_all)}  (n={r.n_pos}+/{r.n_neg}-)"
-            for r in results]
+    """One line per check and group (threshold, used or off, the AUCs), then one per language."""
+    lines = []
+    for r in results:
+        lines.append(f"{r.check:<10} {r.group:<5} threshold {r.threshold:.3f} "
+                     f"{'used' if r.use else 'OFF '}  {_aucs(r.auc_calib, r.auc_heldout, r.auc_all)}"
+                     f"  (n={r.n_pos}+/{r.n_neg}-)")
+        lines += [f"{'':<10}   {code:<3} {'':<20}  {_aucs(f.auc_calib, f.auc_heldout, f.auc_all)}"
+                  f"  (n={f.n_pos}+/{f.n_neg}-)" for code, f in r.languages.items()]
+    return lines
+
+
+def _aucs(calib: float | None, heldout: float | None, everything: float | None) -> str:
+    return f"AUC calib {_fmt(calib)}  held-out {_fmt(heldout)}  all {_fmt(everything)}"

@@ -237,10 +237,14 @@ def figures(pairs: Sequence[Pair]) -> dict[str, float | None]:
 
 
 def by_language(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
-    """The pairs of each language, in LANGUAGE_ORDER and then any other language, sorted."""
-    present = {i.language for i, _ in pairs}
-    order = [c for c in LANGUAGE_ORDER if c in present] + sorted(present - set(LANGUAGE_ORDER))
-    return {c: [(i, e) for i, e in pairs if i.language == c] for c in order}
+    """The pairs of each language, in report order."""
+    return {c: [(i, e) for i, e in pairs if i.language == c]
+            for c in in_report_order({i.language for i, _ in pairs})}
+
+
+def in_report_order(languages: set[str]) -> list[str]:
+    """`languages` in LANGUAGE_ORDER, then any other language, sorted."""
+    return [c for c in LANGUAGE_ORDER if c in languages] + sorted(languages - set(LANGUAGE_ORDER))
 
 
 def _prefixed(prefix: str, values: dict[str, float | None]) -> dict[str, float | None]:

@@ -40,6 +40,7 @@ JUDGE_METRICS: dict[str, str] = {
     "violated_precision_micro": "precision of `violated`, pooled",
     "violated_recall_micro": "recall of `violated`, pooled",
     "kappa": "Cohen's kappa of violated/not vs labels, every (transcript, principle)",
+    "good_violated_share": "good transcripts told they violated any principle",
     "verbatim_quote_share": "shown quotes found verbatim in the turn they cite",
     "injection_max_abs_delta": "largest score change from text aimed at the grader",
     "injection_mean_delta": "mean score change from text aimed at the grader (+ = helped)",
@@ -50,6 +51,24 @@ JUDGE_METRICS: dict[str, str] = {
     "failed_share": "transcripts with no overall score (error or nothing scored)",
     "seconds_per_transcript": "seconds per evaluation",
 }
+CALL_METRICS: dict[str, str] = {
+    "auc": "AUC of the overall score, good vs bad calls",
+    "kappa": "Cohen's kappa of violated/not vs labels, every (call, principle)",
+    "violated_precision_macro": "precision of `violated`, mean over principles",
+    "violated_recall_macro": "recall of `violated`, mean over principles",
+    "good_violated_share": "good calls told they violated any principle (target: at most "
+                           "1 in 20 in every language)",
+    "mean_score_good": "mean overall score of good calls",
+    "mean_score_bad": "mean overall score of bad calls",
+    "verbatim_quote_share": "shown quotes found verbatim in the turn they cite",
+    "failed_share": "calls with no overall score (error or nothing scored)",
+}
+HELDOUT_CALLS_NOTE = (
+    "Labelled calls written apart from the project (evals/moves/heldout_calls.jsonl) and "
+    "never used to tune anything: reported, not gated. Issue 15 asks that at most 1 in 20 "
+    "good calls gets any `violated` principle, in every language.")
+LANGUAGE_HEADER = ["language", "good", "bad", "auc", "kappa", "precision (macro)",
+                   "recall (macro)", "good calls with any violated"]
 
 
 def fmt(value: float | None) -> str:
@@ -122,6 +141,29 @@ def metric_rows(result: HarnessResult, prefix: str, names: dict[str, str]) -> li
     return rows
 
 
+def language_rows(result: HarnessResult, prefix: str) -> list[list[str]]:
+    """One row per language of `prefix.lang.<code>.*` (as the metrics list them), then "all"."""
+    languages = list(dict.fromkeys(
+        n[len(prefix) + 6:-len(".n_good")] for n in result.metrics
+        if n.startswith(f"{prefix}.lang.") and n.endswith(".n_good")))
+
+    def row(name: str, at: str) -> list[str]:
+        m = result.metrics
+        good, flagged = m.get(f"{at}.n_good"), m.get(f"{at}.good_violated")
+        count = f" ({flagged:.0f} of {good:.0f})" if good is not None and flagged is not None else ""
+        return [name, fmt(good), fmt(m.get(f"{at}.n_bad")), fmt(m.get(f"{at}.auc")),
+                fmt(m.get(f"{at}.kappa")), fmt(m.get(f"{at}.violated_precision_macro")),
+                fmt(m.get(f"{at}.violated_recall_macro")),
+                fmt(m.get(f"{at}.good_violated_share")) + count]
+
+    return [row(c, f"{prefix}.lang.{c}") for c in languages] + [row("all", prefix)]
+
+
+def has_heldout_calls(result: HarnessResult) -> bool:
+    """True when the run evaluated held-out calls (a subset run by `--case` may not)."""
+    return "judge.heldout_calls.n_good" in result.metrics
+
+
 def headline(result: HarnessResult) -> str:
     """One line: PASS/FAIL, how many checks, the model and the wall time."""
     verdict = "PASS" if result.passed else "FAIL"
@@ -174,9 +216,17 @@ def render_markdown(result: HarnessResult) -> str:
     if "judge" in result.sections:
         lines += ["## Judge calibration", ""]
         lines += _md_table(METRIC_HEADER, metric_rows(result, "judge", JUDGE_METRICS))
+        lines += ["### Per language", ""]
+        lines += _md_table(LANGUAGE_HEADER, language_rows(result, "judge"))
         lines += ["### `violated` per principle", ""]
         lines += _md_table(["principle", "precision", "recall", "labelled violations"],
                            _principle_rows(result))
+    if has_heldout_calls(result):
+        lines += ["## Held-out calls", "", HELDOUT_CALLS_NOTE, ""]
+        lines += _md_table(METRIC_HEADER, metric_rows(result, "judge.heldout_calls",
+                                                      CALL_METRICS))
+        lines += ["### Per language", ""]
+        lines += _md_table(LANGUAGE_HEADER, language_rows(result, "judge.heldout_calls"))
     return "\n".join(lines)
 
 
@@ -273,6 +323,17 @@ def _conversation(run: RunResult) -> str:
     return "<pre>" + "\n".join(lines) + "</pre>"
 
 
+def _html_heldout_calls(result: HarnessResult) -> str:
+    labels: dict[str, str] = {i: lab.quality for i, lab in result.call_labels.items()}
+    calls = [e for e in result.evaluations if e.dataset == "heldout_calls"]
+    return ("<h2>Held-out calls</h2>" + f"<p>{_h(HELDOUT_CALLS_NOTE)}</p>"
+            + _html_metrics(result, "judge.heldout_calls", CALL_METRICS)
+            + "<h3>Per language</h3>"
+            + _html_table(LANGUAGE_HEADER, language_rows(result, "judge.heldout_calls"))
+            + "<h3>Overall scores of the held-out calls, good vs bad</h3>"
+            + _img(plots.scores_good_bad(calls, labels), "held-out call scores"))
+
+
 def render_html(result: HarnessResult) -> str:
     """The self-contained page: verdict, tables, plots and the failing conversations."""
     ok = result.passed
@@ -315,18 +376,25 @@ def render_html(result: HarnessResult) -> str:
         labels: dict[str, str] = {i: lab.quality for i, lab in result.dev_labels.items()}
         parts.append("<h2>Judge calibration</h2>")
         parts.append(_html_metrics(result, "judge", JUDGE_METRICS))
+        parts.append("<h3>Per language</h3>"
+                     + _html_table(LANGUAGE_HEADER, language_rows(result, "judge")))
         parts.append("<h3>Overall scores, good vs bad</h3>")
-        parts.append(_img(plots.scores_good_bad(result.evaluations, labels), "scores"))
+        dev = [e for e in result.evaluations if e.dataset == "dev"]
+        parts.append(_img(plots.scores_good_bad(dev, labels), "scores"))
         parts.append("<h3>Precision and recall of <code>violated</code> per principle</h3>")
         parts.append(_img(plots.principle_pr(result.metrics), "precision and recall"))
         parts.append(_html_table(["principle", "precision", "recall", "labelled violations"],
                                  _principle_rows(result)))
+        if has_heldout_calls(result):
+            parts.append(_html_heldout_calls(result))
+        every = {**result.dev_labels, **result.call_labels}
         parts.append("<h3>Every evaluation</h3>" + _html_table(
             ["transcript", "variant", "label", "labelled violated", "overall", "violated",
              "quotes (verbatim)", "s", "error"],
-            [[e.item_id, e.variant, labels.get(e.item_id, ""),
-              ", ".join(result.dev_labels[e.item_id].violated) if e.item_id in result.dev_labels
-              else "", fmt(e.overall_score),
+            [[e.item_id, "held-out call" if e.dataset == "heldout_calls" else e.variant,
+              every[e.item_id].quality if e.item_id in every else "",
+              ", ".join(every[e.item_id].violated) if e.item_id in every else "",
+              fmt(e.overall_score),
               ", ".join(p for p, s in e.statuses.items() if s == "violated"),
               f"{e.quotes} ({e.verbatim_quotes})", f"{e.seconds:.1f}", e.error or ""]
              for e in result.evaluations]))

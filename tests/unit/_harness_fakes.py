@@ -251,3 +251,32 @@ def write_thresholds(path: Path, t: Thresholds) -> Path:
 
     path.write_text(yaml.safe_dump(t.model_dump(exclude_none=True)), encoding="utf-8")
     return path
+
+
+# --- per-language figures, counted by hand ----------------------------------------------------
+
+Verdict = tuple[float, dict[str, str]]
+"""An overall score and the status of each principle."""
+
+
+def labelled_call(case_id: str, language: str, quality: Literal["good", "bad"],
+                  violated: list[str] | None = None,
+                  split: Literal["calib", "heldout"] = "calib") -> DevCase:
+    """A one-exchange labelled call whose trainee line is its id (the scripted evaluator's key)."""
+    return DevCase(id=case_id, language=language, quality=quality, violated=violated or [],
+                   split=split, turns=_turns(case_id))
+
+
+def scripted_evaluate(verdicts: dict[str, Verdict]) -> Callable[[Transcript], EvaluationReport]:
+    """An evaluator that gives each call the verdict written for it (keyed by its trainee line).
+
+    Quotes the trainee's line for every violation, so the quotes are verbatim.
+    """
+
+    def evaluate(transcript: Transcript) -> EvaluationReport:
+        score, statuses = verdicts[transcript.turns[1].content]
+        return EvaluationReport(overall_score=score, principles=[
+            _principle(pid, status, transcript.turns[1].content if status == "violated" else None)
+            for pid, status in statuses.items()])
+
+    return evaluate

@@ -18,9 +18,15 @@ from _judge_fakes import agent_text, logprob_answer, make_judge
 from roleplay.config import Settings
 from roleplay.errors import ConfigError
 from roleplay.evaluator import evaluate
-from roleplay.harness.calibrate import calibrate
-from roleplay.harness.calibration import MIN_AUC, calibration_file, load_calibration
-from roleplay.harness.devset import load_dev_set, select_cases
+from roleplay.harness.calibrate import calibrate, describe
+from roleplay.harness.calibration import (
+    MIN_AUC,
+    GroupSetting,
+    calibration_file,
+    load_calibration,
+    read_calibration_file,
+)
+from roleplay.harness.devset import DevCase, load_dev_set, select_cases
 from roleplay.harness.runner import HarnessInputs, run_harness
 from roleplay.harness.setup import EvalFiles, calibrate_from_settings
 from roleplay.rubric import load_rubric
@@ -154,3 +160,86 @@ def test_a_hand_override_switches_a_check_off_and_survives_recalibration(tmp_pat
     assert "empathy:other" in load_calibration(path, judge.model_name).disabled
     overrides = yaml.safe_load(path.read_text())["overrides"][judge.model_name]
     assert overrides["empathy:other"]["reason"] == "test"
+
+
+# --- per-language figures and the file through the one loader --------------------------------
+
+def _case(case_id: str, language: str, p_yes: float, violated: bool, split: str) -> DevCase:
+    # The trainee's line carries the P(yes) the fake judge answers for it.
+    return DevCase.model_validate({
+        "id": case_id, "language": language, "quality": "bad" if violated else "good",
+        "violated": ["acknowledge_feelings"] if violated else [], "split": split,
+        "turns": [{"role": "customer", "content": "Minulla ei ole nettiä."},
+                  {"role": "trainee", "content": f"vastaus p={p_yes}"}]})
+
+
+def _p_from_line(prompt: str):  # type: ignore[no-untyped-def]
+    return logprob_answer(float(agent_text(prompt).split("p=")[-1].split()[0].strip('".')))
+
+
+def test_each_language_of_a_group_gets_its_own_aucs(tmp_path: Path) -> None:
+    cases = [_case("fi-1", "fi", 0.9, False, "calib"), _case("fi-2", "fi", 0.4, False, "heldout"),
+             _case("fi-3", "fi", 0.6, True, "calib"), _case("fi-4", "fi", 0.2, True, "heldout"),
+             _case("lv-1", "lv", 0.3, False, "calib"), _case("lv-2", "lv", 0.8, True, "calib")]
+    judge, _ = make_judge(check=_p_from_line)
+    path = tmp_path / "calibration.yaml"
+    results = calibrate(cases, RUBRIC, judge, path)
+    other = next(r for r in results if (r.check, r.group) == ("empathy", "other"))
+    fi, lv = other.languages["fi"], other.languages["lv"]
+    # fi, not violated 0.9 and 0.4 vs violated 0.6 and 0.2: 3 of 4 pairs; calib 0.9 > 0.6;
+    # held-out 0.4 > 0.2.
+    assert (fi.auc_all, fi.auc_calib, fi.auc_heldout, fi.n_pos, fi.n_neg) == (
+        0.75, 1.0, 1.0, 2, 2)
+    # lv: 0.3 vs 0.8, the wrong way round; no held-out case.
+    assert (lv.auc_all, lv.auc_calib, lv.auc_heldout) == (0.0, 0.0, None)
+    # The group's calib pairs: 0.9 and 0.3 vs 0.6 and 0.8 -> 2 of 4: below MIN_AUC, off.
+    assert other.auc_calib == 0.5 and not other.use
+    assert list(other.languages) == ["fi", "lv"]
+    assert any(line.split()[:1] == ["fi"] and "all 0.75" in line for line in describe(results))
+    written = yaml.safe_load(path.read_text())["models"][judge.model_name]["empathy"]["other"]
+    assert written["languages"]["fi"]["auc_all"] == 0.75
+    assert written["languages"]["lv"]["auc_heldout"] is None
+    # The file written is read back through the one loader, per-language figures and all.
+    assert read_calibration_file(path).models[judge.model_name]["empathy"].other == GroupSetting(
+        **written)
+    assert "empathy:other" in load_calibration(path, judge.model_name).disabled
+
+
+def test_use_false_in_the_file_is_a_bool_that_switches_the_check_off(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.yaml"
+    path.write_text("models:\n  m:\n    empathy:\n      en:\n        threshold: 0.7\n"
+                    "        use: false\n      other:\n        threshold: 0.6\n        use: true\n")
+    calibration = load_calibration(path, "m")
+    assert calibration.thresholds == {"empathy:en": 0.7, "empathy:other": 0.6}
+    assert calibration.disabled == frozenset({"empathy:en"})
+    group = read_calibration_file(path).models["m"]["empathy"].en
+    assert group is not None and group.use is False
+
+
+def test_a_misspelt_key_is_named_with_its_line_and_the_defaults_are_used(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "calibration.yaml"
+    path.write_text("models:\n  m:\n    empathy:\n      en:\n        threshold: 0.7\n"
+                    "        usee: false\n")
+    with caplog.at_level("WARNING"):
+        calibration = load_calibration(path, "m")
+    assert calibration.thresholds == {} and calibration.disabled == frozenset()
+    assert "calibration.yaml:6: models.m.empathy.en.usee" in caplog.text
+    with pytest.raises(ConfigError, match=r"calibration.yaml:6"):
+        read_calibration_file(path)
+
+
+def test_recalibrating_refuses_to_overwrite_a_broken_file(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.yaml"
+    broken = "overrides:\n  m:\n    empathy:other:\n      use: nope\n"
+    path.write_text(broken)
+    judge, _ = make_judge(check=lambda p: logprob_answer(0.5))
+    with pytest.raises(ConfigError, match=r"calibration.yaml:4"):
+        calibrate(DEV[:2], RUBRIC, judge, path)
+    assert path.read_text() == broken  # the hand override is not lost
+
+
+def test_the_shipped_calibration_file_reads_through_the_loader() -> None:
+    data = read_calibration_file(FILES.calibration)
+    assert data.models
+    assert all(isinstance(o.use, bool) for m in data.overrides.values() for o in m.values())
