@@ -394,7 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--persona", action="append", metavar="ID", help="only these personas")
     p.add_argument("--script", action="append", metavar="ID", help="only these scripts")
     p.add_argument("--case", action="append", metavar="ID",
-                   help="only these development cases (judge section and --calibrate)")
+                   help="only these development cases or held-out calls (judge section; "
+                   "--calibrate takes development cases only)")
     p.add_argument("-k", type=int, help="runs per scripted trainee (default from thresholds)")
     p.add_argument("--report-dir", default="evals/report")
     p.add_argument("--thresholds", metavar="FILE", help="default thresholds.yaml in ROLEPLAY_EVALS_DIR")
