@@ -388,7 +388,8 @@ def render_html(result: HarnessResult) -> str:
         if has_heldout_calls(result):
             parts.append(_html_heldout_calls(result))
         every = {**result.dev_labels, **result.call_labels}
-        parts.append("<h3>Every evaluation</h3>" + _html_table(
+        # A heading of its own: it lists the development set's and the held-out calls' rows.
+        parts.append("<h2>Every evaluation</h2>" + _html_table(
             ["transcript", "variant", "label", "labelled violated", "overall", "violated",
              "quotes (verbatim)", "s", "error"],
             [[e.item_id, "held-out call" if e.dataset == "heldout_calls" else e.variant,
