@@ -11,7 +11,8 @@
 
 `roleplay eval` is this, with a progress bar; `roleplay eval --calibrate` runs
 `calibrate.calibrate` instead. Modules: contracts (persona runs and their checks), judging
-(the evaluator on the development set), devset (its loader), metrics (every metric
+(the evaluator on the development set and the held-out calls, overall and per
+language), devset (the one loader of both files), metrics (every metric
 function, once), calibration (the judge's calibration file), calibrate (measuring it),
 thresholds (the gate), setup (inputs from Settings; every file through `EvalFiles`),
 runner, report, replies (every reply written out for reading) and plots.
