@@ -40,6 +40,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- users -----------------------------------------------------------------------------
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """Add a user or set a password in the users file; the password is stored as its hash."""
+    from pathlib import Path
+
+    from roleplay.users import add_user, read_new_password, set_password
+
+    path = Path(args.file) if args.file else settings.users_file
+    if path is None:
+        raise RoleplayError("no users file: give --file FILE or set ROLEPLAY_USERS")
+    password = read_new_password(args.name, args.password_stdin)
+    if args.users_command == "add":
+        add_user(path, args.name, args.role, password)
+    else:
+        set_password(path, args.name, password)
+    print(f"{args.name}: password hash written to {path}", file=sys.stderr)
+    return 0
+
+
 # --- chat ------------------------------------------------------------------------------
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -350,6 +370,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="default ROLEPLAY_HOST or 127.0.0.1")
     p.add_argument("--port", type=int, help="default ROLEPLAY_PORT or 7860")
     p.set_defaults(handler=cmd_serve)
+
+    users = sub.add_parser("users", help="add web users and set their passwords (hashed)")
+    usub = users.add_subparsers(dest="users_command", required=True)
+    for name, text in (("add", "add a user"), ("passwd", "set a user's password")):
+        p = usub.add_parser(name, help=text)
+        p.add_argument("name")
+        if name == "add":
+            p.add_argument("--role", choices=["trainee", "trainer"], default="trainee")
+        p.add_argument("--file", metavar="FILE", help="default ROLEPLAY_USERS")
+        p.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin")
+        p.set_defaults(handler=cmd_users)
 
     p = sub.add_parser("chat", help="talk to a persona in the terminal")
     p.add_argument("persona_id")

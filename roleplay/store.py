@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from roleplay.appraisal import Move
 from roleplay.errors import StoreError
+from roleplay.limits import MAX_LINE_CHARS, line_problem
 from roleplay.mood import Rung
 from roleplay.report import EvaluationReport
 from roleplay.transcript import Transcript, Turn, utcnow
@@ -97,6 +98,17 @@ def _add_moves_column(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE turns ADD COLUMN moves TEXT")
 
 
+def _check_lengths(session_id: str, turns: list[Turn]) -> None:
+    # A session saved before lines were limited may hold a line no prompt can take (one of
+    # 1 MB took 50 s to score): refused here with the reason, so no reader is stuck on it.
+    for i, turn in enumerate(turns):
+        if turn.role == "trainee" and len(turn.content) > MAX_LINE_CHARS:
+            raise StoreError(f"session {session_id}, turn {i}: the trainee line is "
+                             f"{len(turn.content):,} characters, over the limit of "
+                             f"{MAX_LINE_CHARS:,}; it was saved by an older version and the "
+                             "call cannot be continued or scored")
+
+
 class SqliteStore:
     """TranscriptStore on one SQLite file; safe to share between threads."""
 
@@ -136,8 +148,12 @@ class SqliteStore:
         return session_id
 
     def add_turn(self, session_id: str, turn: Turn) -> None:
-        """Append one turn and commit it before returning."""
+        """Append one turn and commit it before returning; a trainee line that breaks the
+        limits of roleplay.limits is a StoreError (nothing is stored)."""
         self.info(session_id)
+        problem = line_problem(turn.content) if turn.role == "trainee" else None
+        if problem is not None:
+            raise StoreError(problem)
         self._run(
             "INSERT INTO turns (session_id, idx, role, content, rung_before, rung_after, reason, "
             "created_at, model, moves) VALUES (?, (SELECT COUNT(*) FROM turns WHERE "
@@ -166,6 +182,7 @@ class SqliteStore:
             )
             for r in rows
         ]
+        _check_lengths(session_id, turns)
         return Transcript(session_id=session_id, persona_id=info.persona_id, turns=turns)
 
     def info(self, session_id: str) -> SessionInfo:

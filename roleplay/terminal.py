@@ -24,6 +24,7 @@ from roleplay.conversation import (
 )
 from roleplay.customer_prompt import speaker_label
 from roleplay.errors import BackendError, RoleplayError
+from roleplay.limits import line_problem
 from roleplay.personas import find_persona, scan_personas
 from roleplay.store import SessionInfo, TranscriptStore
 from roleplay.transcript import Transcript, Turn
@@ -74,7 +75,14 @@ def read_script(path: Path) -> list[str]:
                 else f"cannot read the script: {err}")
         raise RoleplayError(f"{path}: {what}; give a UTF-8 text file with one trainee line "
                             "per line") from None
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        problem = line_problem(line.strip())
+        if problem is not None:
+            # Checked before the call starts, so a bad line in the script stores nothing.
+            raise RoleplayError(f"{path}:{number}: {problem}")
+        if line.strip():
+            lines.append(line.strip())
     if not lines:
         raise RoleplayError(f"{path}: the script has no lines; write one trainee line per line")
     return lines
@@ -170,7 +178,10 @@ def _interactive(engine: ConversationEngine, session: Session, printer: Printer,
             return
         if line == END:
             return
-        if line:
+        problem = line_problem(line)
+        if problem is not None:
+            print(problem, file=sys.stderr)  # nothing was stored; the call goes on
+        elif line:
             _try(printer, engine.stream(session, line))
 
 

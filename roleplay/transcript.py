@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay.appraisal import Move
 from roleplay.errors import TranscriptError
+from roleplay.limits import MAX_LINE_CHARS
 from roleplay.mood import Rung
 from roleplay.yamlfile import FileProblems, bad_character, read_capped
 
@@ -163,6 +164,9 @@ def _turn(item: object, where: str) -> Turn:
     if len(content) > MAX_TURN_CHARS:
         raise TranscriptError(f"{where}.content is {len(content):,} characters; a turn may be "
                               f"at most {MAX_TURN_CHARS:,}")
+    if role == "trainee" and len(content) > MAX_LINE_CHARS:
+        raise TranscriptError(f"{where}.content is {len(content):,} characters; a trainee "
+                              f"line may be at most {MAX_LINE_CHARS:,} (roleplay/limits.py)")
     bad = bad_character(content)
     if bad is not None:
         raise TranscriptError(f"{where}.content contains {bad[1]}; remove it (a turn is text "

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from roleplay.config import Settings
 from roleplay.conversation import MoodUpdate, Reply, ReplyEvent, Restart, Session, Token
 from roleplay.errors import BackendError, PersonaError, Problem, RoleplayError, StoreError
+from roleplay.limits import line_problem
 from roleplay.personas import Persona, parse_persona, scan_personas
 from roleplay.report import EvaluationReport
 from roleplay.store import SessionInfo, TranscriptStore
@@ -231,6 +232,12 @@ class WebApp:
 
     def say(self, session: Session, text: str) -> Iterator[CallView]:
         """Send the trainee's line and yield the call as the reply streams in."""
+        problem = line_problem(text)
+        if problem is not None:
+            # Refused before anything is stored or echoed: a lone surrogate sent back to the
+            # browser would break its event stream, an over-long line would jam the call.
+            yield self.call_view(session, error=problem)
+            return
         try:
             with self._answering(session.session_id):
                 self._check_open(session)

@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from roleplay.conversation import Session
+from roleplay.limits import line_problem
 from roleplay.web import render
 from roleplay.web.actions import CallView, WebApp
 from roleplay.web.page import Updates
@@ -103,6 +104,11 @@ class ChatPanel:
             if session is None:
                 raise gr.Error(missing)
             if not text.strip():
+                return
+            problem = line_problem(text)
+            if problem is not None:
+                # The box keeps the line to be shortened or fixed; nothing is echoed back.
+                yield {self.error: gr.HTML(value=render.error_box(problem), visible=True)}
                 return
             # The box empties at once; the line shows in the chat while the reply streams.
             yield {self.box: "", self.send: gr.Button(interactive=False),

@@ -22,6 +22,8 @@ import pytest
 from e2e_support import ARTIFACTS, CHROMIUM, ROOT, USERS, Server, Visit
 from playwright.sync_api import Browser
 
+from roleplay.users import hash_password
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -38,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     shutil.copytree(ROOT / "personas", personas)
     users = tmp / "users.yaml"
     users.write_text("users:\n" + "".join(
-        f"  - {{name: {name}, password: {pw}, role: {role}}}\n"
+        f"  - {{name: {name}, password: '{hash_password(pw)}', role: {role}}}\n"
         for name, (pw, role) in USERS.items()), encoding="utf-8")
     port = _free_port()
     env = {**os.environ, "ROLEPLAY_DB": str(tmp / "roleplay.sqlite3"),

@@ -16,7 +16,7 @@ from roleplay.personas import parse_persona
 from roleplay.report import Advice, EvaluationReport, Evidence, PrincipleResult, render_markdown
 from roleplay.store import SqliteStore
 from roleplay.transcript import Transcript, Turn
-from roleplay.users import User, Users, load_users
+from roleplay.users import User, Users, hash_password, load_users
 from roleplay.web import render
 from roleplay.web.actions import Identity, NotAllowed, WebApp
 from roleplay.web.publish import publish_persona
@@ -26,14 +26,16 @@ MINIMAL = (DATA / "valid" / "minimal.yaml").read_text(encoding="utf-8")
 ANN = Identity("ann", "trainee")
 BOB = Identity("bob", "trainee")
 TESS = Identity("tess", "trainer")
+HASHED = hash_password("a-password")
 
 
 # --- users ---------------------------------------------------------------------------------
 
 def test_users_file_gives_roles_and_checks_passwords(tmp_path: Path) -> None:
     path = tmp_path / "users.yaml"
-    path.write_text("users:\n  - {name: ann, password: pw1, role: trainee}\n"
-                    "  - {name: tess, password: pw2, role: trainer}\n", encoding="utf-8")
+    path.write_text(f"users:\n  - {{name: ann, password: '{hash_password('pw1')}', role: trainee}}\n"
+                    f"  - {{name: tess, password: '{hash_password('pw2')}', role: trainer}}\n",
+                    encoding="utf-8")
     users = load_users(path)
     assert users.authenticate("ann", "pw1") and users.authenticate("tess", "pw2")
     assert not users.authenticate("ann", "pw2") and not users.authenticate("nobody", "")
@@ -42,15 +44,15 @@ def test_users_file_gives_roles_and_checks_passwords(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("users:\n  - {name: ann, password: x, role: admin}\n", "users[0].role"),
-    ("users:\n  - {name: ann, password: x, rol: trainer}\n", "users[0].rol"),
+    ("users:\n  - {name: ann, password: HASH, role: admin}\n", "users[0].role"),
+    ("users:\n  - {name: ann, password: HASH, rol: trainer}\n", "users[0].rol"),
     ("users: []\n", "users"),
-    ("users:\n  - {name: ann, password: x}\n  - {name: ann, password: y}\n", "listed twice"),
+    ("users:\n  - {name: ann, password: HASH}\n  - {name: ann, password: HASH}\n", "listed twice"),
     ("users: [\n", "not valid YAML"),
 ])
 def test_broken_users_file_names_the_problem(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "users.yaml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text.replace("HASH", HASHED), encoding="utf-8")
     with pytest.raises(ConfigError, match=expected.replace(".", r"\.").replace("[", r"\[")):
         load_users(path)
 
@@ -246,8 +248,8 @@ def test_ending_without_a_trainee_line_scores_nothing(
 
 def test_history_is_per_user_and_never_shows_sandbox_calls(
         store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
-    users = Users([User(name="ann", password="a"), User(name="bob", password="b"),
-                   User(name="tess", password="t", role="trainer")])
+    users = Users([User(name="ann", password=HASHED), User(name="bob", password=HASHED),
+                   User(name="tess", password=HASHED, role="trainer")])
     app, _ = make_app(store, personas_dir, tmp_path, users)
     ann_call = app.start("late-parcel", ANN)
     list(app.say(ann_call, "Sorry, Maria."))
@@ -268,7 +270,7 @@ def test_history_is_per_user_and_never_shows_sandbox_calls(
 
 def test_sandbox_calls_are_stored_as_sandbox_and_cannot_be_reopened(
         store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
-    users = Users([User(name="tess", password="t", role="trainer")])
+    users = Users([User(name="tess", password=HASHED, role="trainer")])
     app, _ = make_app(store, personas_dir, tmp_path, users)
     session = app.sandbox(MINIMAL.replace("late-parcel", "draft-parcel"), TESS)
     assert store.info(session.session_id).sandbox
@@ -278,8 +280,8 @@ def test_sandbox_calls_are_stored_as_sandbox_and_cannot_be_reopened(
 
 def test_trainer_actions_check_the_role_on_the_server(
         store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
-    users = Users([User(name="ann", password="a"),
-                   User(name="tess", password="t", role="trainer")])
+    users = Users([User(name="ann", password=HASHED),
+                   User(name="tess", password=HASHED, role="trainer")])
     app, _ = make_app(store, personas_dir, tmp_path, users)
     new = MINIMAL.replace("late-parcel", "new-parcel")
     me = app.identity("ann", None)

@@ -21,7 +21,7 @@ from gradio_client.exceptions import AppError
 from roleplay.config import Settings
 from roleplay.report import render_markdown
 from roleplay.store import SqliteStore
-from roleplay.users import User, Users
+from roleplay.users import User, Users, hash_password
 from roleplay.web.app import build_app, launch_app
 
 MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
@@ -43,8 +43,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
     (personas / "draft.yaml").write_bytes(b"id: draft\x00\n")
     store = SqliteStore(tmp / "db.sqlite3")
-    users = Users([User(name="ann", password="ann-pw"),
-                   User(name="tess", password="tess-pw", role="trainer")])
+    users = Users([User(name="ann", password=hash_password("ann-pw")),
+                   User(name="tess", password=hash_password("tess-pw"), role="trainer")])
     settings = Settings(personas_dir=personas, port=free_port(), concurrency=3)
     demo = build_app(FakeEngine(store), store, personas, settings, fake_evaluate,
                      render_markdown, users, files_dir=tmp / "files")
