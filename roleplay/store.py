@@ -8,6 +8,8 @@ backend) loses nothing that was already said. A session's evaluation is kept as 
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -41,6 +43,8 @@ class SessionInfo(BaseModel):
     score: float | None = None
     """The evaluation's overall score, once the call has been evaluated."""
     turns: int = 0
+    browser: str | None = None
+    """With login off, the browser the call was started in (its signed cookie's id)."""
 
 
 class TranscriptStore(Protocol):
@@ -55,6 +59,8 @@ class TranscriptStore(Protocol):
     def end_session(self, session_id: str) -> None: ...
     def save_report(self, session_id: str, report: EvaluationReport) -> None: ...
     def load_report(self, session_id: str) -> EvaluationReport | None: ...
+    def bind_browser(self, session_id: str, browser: str) -> None: ...
+    def signing_key(self) -> bytes: ...
 
 
 _SCHEMA = """
@@ -96,6 +102,9 @@ def _add_moves_column(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(turns)")}
     if "moves" not in columns:
         db.execute("ALTER TABLE turns ADD COLUMN moves TEXT")
+    # Likewise `sessions.browser` (issue 10): older calls are bound to no browser.
+    if "browser" not in {row[1] for row in db.execute("PRAGMA table_info(sessions)")}:
+        db.execute("ALTER TABLE sessions ADD COLUMN browser TEXT")
 
 
 def _check_lengths(session_id: str, turns: list[Turn]) -> None:
@@ -127,6 +136,7 @@ class SqliteStore:
             raise StoreError(f"cannot open the transcript store {path}: {err}; "
                              "set ROLEPLAY_DB to a writable file") from err
         self._lock = threading.Lock()
+        self._key: bytes | None = None
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         try:
@@ -238,6 +248,35 @@ class SqliteStore:
                              f"report format ({err.error_count()} problem(s), first: {where}: "
                              f"{first['msg']}); score the call again to replace it") from None
 
+    def bind_browser(self, session_id: str, browser: str) -> None:
+        """Record the browser a call without login was started in."""
+        self.info(session_id)
+        self._run("UPDATE sessions SET browser = ? WHERE session_id = ?", (browser, session_id))
+
+    def signing_key(self) -> bytes:
+        """The web app's key for signing cookies: random, made on first use and kept beside
+        the database (readable by its owner only), so cookies outlive a restart."""
+        if str(self.path) == ":memory:":
+            if self._key is None:
+                self._key = secrets.token_bytes(32)
+            return self._key
+        path = self.path.with_name(self.path.name + ".key")
+        try:
+            if not path.exists():
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(secrets.token_bytes(32))
+            key = path.read_bytes()
+        except FileExistsError:  # another process made it first
+            key = path.read_bytes()
+        except OSError as err:
+            raise StoreError(f"cannot keep the cookie key {path}: {err}; make the database's "
+                             "directory writable") from err
+        if len(key) < 32:
+            raise StoreError(f"the cookie key {path} is damaged; delete it (browsers then get "
+                             "new cookies)")
+        return key
+
     @staticmethod
     def _info(row: sqlite3.Row) -> SessionInfo:
         return SessionInfo(
@@ -245,4 +284,5 @@ class SqliteStore:
             model=row["model"], started_at=datetime.fromisoformat(row["started_at"]),
             ended_at=datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
             sandbox=bool(row["sandbox"]), score=row["score"], turns=row["n"],
+            browser=row["browser"],
         )

@@ -31,6 +31,7 @@ from roleplay.store import SessionInfo, TranscriptStore
 from roleplay.transcript import Transcript
 from roleplay.users import Role, Users
 from roleplay.web import render
+from roleplay.web.cookies import BrowserCookies
 from roleplay.web.publish import PASTED, publish_persona
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class Identity:
 
     name: str | None
     role: Role
+    browser: str | None = None
+    """With login off, the id of the browser's signed cookie (None without a valid one)."""
 
 
 class NotAllowed(RoleplayError):
@@ -117,6 +120,8 @@ class WebApp:
         # call mid-reply) would interleave turns in the store.
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        self.cookies = BrowserCookies(store.signing_key())
+        """With login off, the signed cookie that names a browser (see web.cookies)."""
 
     # --- identity ------------------------------------------------------------------------
 
@@ -124,8 +129,10 @@ class WebApp:
     def login(self) -> bool:
         return self.users is not None
 
-    def identity(self, username: str | None, typed_name: str | None) -> Identity:
-        """Return who is asking: the logged-in user, or with login off the typed name."""
+    def identity(self, username: str | None, typed_name: str | None,
+                 browser: str | None = None) -> Identity:
+        """Return who is asking: the logged-in user, or with login off the typed name and
+        the browser (the verified id of its cookie)."""
         if self.users is not None:
             role = self.users.role(username)
             if role is None:
@@ -134,7 +141,7 @@ class WebApp:
             return Identity(name=username, role=role)
         name = (typed_name or "").strip()
         # With login off nobody is a trainer: publishing personas needs a known person.
-        return Identity(name=name[:64] or None, role="trainee")
+        return Identity(name=name[:64] or None, role="trainee", browser=browser)
 
     def require_name(self, who: Identity) -> str:
         if not who.name:
@@ -149,15 +156,40 @@ class WebApp:
                              "log in with a user whose role is trainer")
 
     def owned_session(self, session_id: str, who: Identity) -> SessionInfo:
-        """Return the session's info if `who` may see it; NotAllowed otherwise."""
+        """Return the session's info if `who` may continue or score it; NotAllowed otherwise."""
         info = self.store.info(session_id)
         if info.sandbox:
             raise NotAllowed("that was a trainer's sandbox call; it is not kept in any history")
-        if self.login and info.user != who.name:
-            raise NotAllowed("that session belongs to someone else")
-        if not self.login and who.name and info.user != who.name:
+        if not self._owns(info, who):
             raise NotAllowed("that session belongs to someone else")
         return info
+
+    def readable_session(self, session_id: str, who: Identity) -> SessionInfo:
+        """Return the session's info if `who` may read it: its owner, or any trainer."""
+        info = self.store.info(session_id)
+        if who.role == "trainer" and not info.sandbox:
+            return info
+        return self.owned_session(session_id, who)
+
+    def _owns(self, info: SessionInfo, who: Identity) -> bool:
+        if self.login:
+            return info.user == who.name
+        if info.browser is not None:
+            # Trusted-room mode: the browser that started the call, not whoever has the link.
+            return info.browser == who.browser
+        # Calls from before browsers were recorded: the typed name, as then.
+        return not who.name or info.user == who.name
+
+    def check_call(self, session: Session, who: Identity) -> None:
+        """NotAllowed unless `who` may talk in `session` (the page state is the client's
+        to name: another user's Gradio session hash holds another user's call)."""
+        info = self.store.info(session.session_id)
+        if info.sandbox:
+            if who.role != "trainer" or info.user != who.name:
+                raise NotAllowed("that sandbox call belongs to someone else")
+            return
+        if not self._owns(info, who):
+            raise NotAllowed("that session belongs to someone else")
 
     # --- personas ------------------------------------------------------------------------
 
@@ -186,12 +218,18 @@ class WebApp:
     def start(self, persona_id: str, who: Identity) -> Session:
         """Start a call with `persona_id` for `who` (the opening line is saved)."""
         name = self.require_name(who)
+        if not self.login and who.browser is None:
+            raise NotAllowed("this browser has no roleplay cookie yet: reload the page (and "
+                             "allow cookies for this site), then start the call")
         personas = self.personas()
         if persona_id not in personas:
             raise PersonaError([Problem(str(self.personas_dir), None, "id",
                                         f"the scenario '{persona_id}' is no longer available",
                                         "reload the page to see the current scenarios")])
-        return self.engine.start(personas[persona_id], user=name, sandbox=False)
+        session = self.engine.start(personas[persona_id], user=name, sandbox=False)
+        if who.browser is not None:
+            self.store.bind_browser(session.session_id, who.browser)
+        return session
 
     def resume(self, session_id: str, who: Identity) -> tuple[SessionInfo, Session]:
         """Return a stored call of `who` with every committed turn."""
@@ -230,8 +268,9 @@ class WebApp:
         # The store is the truth: the same call may be open in another tab of this trainee.
         session.transcript = self.store.load(session.session_id)
 
-    def say(self, session: Session, text: str) -> Iterator[CallView]:
+    def say(self, session: Session, text: str, who: Identity) -> Iterator[CallView]:
         """Send the trainee's line and yield the call as the reply streams in."""
+        self.check_call(session, who)
         problem = line_problem(text)
         if problem is not None:
             # Refused before anything is stored or echoed: a lone surrogate sent back to the
@@ -249,8 +288,9 @@ class WebApp:
         except NotAllowed as err:
             yield self.call_view(session, keep_text=text, error=str(err))
 
-    def retry(self, session: Session) -> Iterator[CallView]:
+    def retry(self, session: Session, who: Identity) -> Iterator[CallView]:
         """Ask for the customer's reply to the saved trainee line again."""
+        self.check_call(session, who)
         try:
             with self._answering(session.session_id):
                 self._check_open(session)
@@ -296,8 +336,9 @@ class WebApp:
 
     # --- reports -------------------------------------------------------------------------
 
-    def end(self, session: Session) -> ReportView:
+    def end(self, session: Session, who: Identity) -> ReportView:
         """End the call and score it; the report is saved with the session."""
+        self.owned_session(session.session_id, who)
         # Claimed like a reply, so no line can be added while the call is being closed.
         with self._answering(session.session_id):
             if self.store.info(session.session_id).ended_at is None:
@@ -340,7 +381,7 @@ class WebApp:
 
         A saved report that no longer loads is shown as that problem, with scoring offered.
         """
-        self.owned_session(session_id, who)
+        self.readable_session(session_id, who)
         transcript = self.store.load(session_id)
         try:
             report = self.store.load_report(session_id)
@@ -354,10 +395,12 @@ class WebApp:
     # --- history -------------------------------------------------------------------------
 
     def history(self, who: Identity) -> list[SessionInfo]:
-        """`who`'s sessions, newest first; sandbox calls never appear."""
+        """`who`'s sessions, newest first; sandbox calls never appear. With login off, only
+        those this browser may open: a typed name alone shows nobody's calls."""
         if not who.name:
             return []
-        return self.store.list_sessions(user=who.name, include_sandbox=False)
+        sessions = self.store.list_sessions(user=who.name, include_sandbox=False)
+        return [s for s in sessions if self._owns(s, who)]
 
     def history_rows(self, sessions: list[SessionInfo]) -> list[list[str]]:
         titles = {p.id: p.title for p in self.personas().values()}

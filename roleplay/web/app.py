@@ -19,6 +19,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from roleplay.config import Settings
 from roleplay.errors import RoleplayError
@@ -37,27 +38,37 @@ from roleplay.web.actions import (
     WebApp,
     message,
 )
+from roleplay.web.gate import Gate, LoginGate, LoginThrottle
 from roleplay.web.history import history_view
-from roleplay.web.page import URL_JS, Updates, username
+from roleplay.web.page import URL_JS, Updates, identity
 from roleplay.web.practice import Practice, practice_view
 from roleplay.web.trainer import trainer_view
 
 __all__ = ["Identity", "NotAllowed", "WebApp", "app_from_settings", "build_app", "launch_app"]
 
 
+class Page(gr.Blocks):
+    """The app's Blocks and the WebApp behind them (launch_app's gate asks it who owns what)."""
+
+    webapp: WebApp
+
+
 def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settings: Settings,
               evaluate_fn: EvaluateFn, markdown_fn: MarkdownFn, users: Users | None = None,
-              files_dir: Path | None = None) -> gr.Blocks:
+              files_dir: Path | None = None) -> Page:
     """Return the app's Blocks; serve it with launch_app()."""
     app = WebApp(engine, store, personas_dir, settings, evaluate_fn, markdown_fn, users,
                  files_dir)
-    with gr.Blocks(title="Roleplay – customer-service training", analytics_enabled=False,
-                   fill_width=False) as demo:
+    with Page(title="Roleplay – customer-service training", analytics_enabled=False,
+              fill_width=False) as demo:
+        demo.webapp = app
         with gr.Row(equal_height=True):
             gr.Markdown("# Customer-service roleplay", elem_id="app-title")
             whoami = gr.Markdown(elem_id="whoami")
             name_box = gr.Textbox(label="Your name", placeholder="Type your name to start",
                                   visible=not app.login, elem_id="name", max_lines=1)
+        if not app.login:
+            gr.HTML(render.notice_box(TRUSTED_ROOM), elem_id="trusted-room")
         # Holds the session id for the URL script; hidden with CSS so its value reaches it.
         sid_box = gr.Textbox(elem_id="session-id", elem_classes=["rp-hidden"], show_label=False,
                              container=False)
@@ -74,7 +85,7 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
 
         def on_load(typed: str | None, request: gr.Request) -> Updates:
             try:
-                me = app.identity(username(request), typed)
+                me = identity(app, request, typed)
             except NotAllowed as err:
                 return {whoami: str(err)}
             out: Updates = {trainer_tab: gr.Tab(visible=me.role == "trainer"),
@@ -96,6 +107,14 @@ def _reopen(app: WebApp, practice: Practice, session_id: str, me: Identity,
             name_box: gr.Textbox) -> Updates:
     """The page for the session in the address bar: the call, its report, or why not."""
     try:
+        info = app.readable_session(session_id, me)
+        if me.role == "trainer" and info.user != me.name:
+            # A trainer reading a trainee's call: its report only, never the call to go on.
+            if info.ended_at is None:
+                raise NotAllowed("that call is not finished; its report shows here once it is")
+            shown = app.stored_report(session_id, me, "r") or ReportView(
+                render.notice_box("This call ended without a report."), None, None, None)
+            return practice.show_report(shown, session_id)
         info, session = app.resume(session_id, me)
         report = app.stored_report(session_id, me, "r") if info.ended_at else None
     except RoleplayError as err:
@@ -111,13 +130,18 @@ def _reopen(app: WebApp, practice: Practice, session_id: str, me: Identity,
     return {**out, **practice.show_report(report, session_id), practice.panel.state: session}
 
 
+TRUSTED_ROOM = ("Login is off (trusted-room mode): anyone at this computer can continue the "
+                "calls started in this browser and read their reports. Use it only in a "
+                "room where that is fine; your trainer can turn login on.")
+
+
 def theme() -> gr.themes.Base:
     """Gradio's default look on the system's own fonts: the stock theme loads Google Fonts."""
     return gr.themes.Default(font=["system-ui", "Segoe UI", "Roboto", "sans-serif"],
                              font_mono=["ui-monospace", "Consolas", "monospace"])
 
 
-def app_from_settings(settings: Settings) -> tuple[gr.Blocks, Users | None]:
+def app_from_settings(settings: Settings) -> tuple[Page, Users | None]:
     """Build the app on the configured backend, store, rubric and users file.
 
     The model server (the embedded one unless a backend is configured) starts here, before
@@ -146,14 +170,21 @@ def app_from_settings(settings: Settings) -> tuple[gr.Blocks, Users | None]:
     return demo, users
 
 
-def launch_app(demo: gr.Blocks, settings: Settings, users: Users | None = None,
-               block: bool = True, port: int | None = None) -> gr.Blocks:
-    """Serve `demo` on settings.host:port with the queue limit and, if configured, login."""
+def launch_app(demo: Page, settings: Settings, users: Users | None = None,
+               block: bool = True, port: int | None = None,
+               throttle: LoginThrottle | None = None) -> Page:
+    """Serve `demo` on settings.host:port with the queue limit and, if configured, login
+    (failed logins slowed and locked out by `throttle`, LoginThrottle() by default)."""
+    throttle = throttle or LoginThrottle()
     demo.queue(default_concurrency_limit=settings.concurrency)
     demo.launch(
         server_name=settings.host, server_port=port or settings.port,
-        auth=users.authenticate if users is not None else None,
-        auth_message="Log in with the name and password your trainer gave you.",
+        # An async check (awaited by Gradio's /login), typed by Gradio as a plain callable.
+        auth=LoginGate(users, throttle).check if users is not None else None,  # type: ignore[arg-type]
+        auth_message=("Log in with the name and password your trainer gave you. After "
+                      f"{throttle.user_failures} wrong passwords, logging in is locked for "
+                      f"{throttle.lock / 60:.0f} minutes."),
+        app_kwargs={"middleware": [Middleware(Gate, webapp=demo.webapp)]},
         share=False, prevent_thread_lock=not block, show_error=True, quiet=not block,
         theme=theme(), css=render.CSS,
         ssr_mode=False, pwa=False, mcp_server=False, footer_links=[],

@@ -19,15 +19,25 @@ import gradio as gr
 from roleplay.conversation import Session
 from roleplay.limits import line_problem
 from roleplay.web import render
-from roleplay.web.actions import CallView, WebApp
-from roleplay.web.page import Updates
+from roleplay.web.actions import CallView, Identity, NotAllowed, WebApp
+from roleplay.web.page import Updates, who
 
 Guard = Callable[[gr.Request], None]
 """Raises gr.Error when the asker may not talk in this panel."""
 
 
 def anyone(request: gr.Request) -> None:
-    """The guard of a trainee's own call: the session in the page state is already theirs."""
+    """The guard of a trainee's call: anyone may talk (own_call then checks whose it is)."""
+
+
+def own_call(app: WebApp, session: Session, request: gr.Request) -> Identity:
+    """Return who is asking if `session` is theirs to talk in; gr.Error otherwise."""
+    me = who(app, request, None)
+    try:
+        app.check_call(session, me)
+    except NotAllowed as err:
+        raise gr.Error(str(err)) from err
+    return me
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class ChatPanel:
             guard(request)
             if session is None:
                 raise gr.Error(missing)
+            me = own_call(app, session, request)  # before the call is echoed back
             if not text.strip():
                 return
             problem = line_problem(text)
@@ -116,14 +127,14 @@ class ChatPanel:
                    self.chat: render.chat_messages(session.transcript)
                    + [{"role": "user", "content": render.chat_text(text)},
                       {"role": "assistant", "content": "…"}]}
-            for view in app.say(session, text):
+            for view in app.say(session, text, me):
                 yield self.update(session, view)
 
         def again(session: Session | None, request: gr.Request) -> Iterator[Updates]:
             guard(request)
             if session is None:
                 raise gr.Error(missing)
-            for view in app.retry(session):
+            for view in app.retry(session, own_call(app, session, request)):
                 yield self.update(session, view)
 
         # Gradio names each endpoint after its function: the API keeps its names

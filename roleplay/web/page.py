@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from roleplay.web.actions import Identity, NotAllowed, WebApp
+from roleplay.web.cookies import BROWSER_COOKIE
 
 Updates = dict[Any, Any]
 """What a Gradio event handler returns: new values or component updates by component."""
@@ -25,10 +26,21 @@ def username(request: gr.Request | None) -> str | None:
     return getattr(request, "username", None) if request is not None else None
 
 
+def browser(app: WebApp, request: gr.Request | None) -> str | None:
+    """The verified browser id of `request`'s cookie (login off), or None."""
+    cookies = getattr(request, "cookies", None) if request is not None else None
+    return app.cookies.browser(cookies.get(BROWSER_COOKIE) if cookies else None)
+
+
+def identity(app: WebApp, request: gr.Request | None, typed: str | None) -> Identity:
+    """Return who is asking (NotAllowed for a user no longer in the users file)."""
+    return app.identity(username(request), typed, browser(app, request))
+
+
 def who(app: WebApp, request: gr.Request | None, typed: str | None) -> Identity:
     """Return who is asking; a user no longer allowed in sees the reason as an error."""
     try:
-        return app.identity(username(request), typed)
+        return identity(app, request, typed)
     except NotAllowed as err:
         raise gr.Error(str(err)) from err
 

@@ -17,7 +17,7 @@ from roleplay.conversation import Session
 from roleplay.errors import RoleplayError
 from roleplay.web import render
 from roleplay.web.actions import CallView, NotAllowed, ReportView, WebApp, message
-from roleplay.web.chat import PRACTICE_IDS, ChatPanel, anyone, chat_panel
+from roleplay.web.chat import PRACTICE_IDS, ChatPanel, anyone, chat_panel, own_call
 from roleplay.web.page import Updates, who
 
 
@@ -137,9 +137,10 @@ def practice_view(app: WebApp, demo: gr.Blocks, name_box: gr.Textbox,
 
     panel.wire(app, anyone, names=("send", "retry"), missing="Pick a scenario first.")
 
-    def end_call(session: Session | None) -> Iterator[Updates]:
+    def end_call(session: Session | None, request: gr.Request) -> Iterator[Updates]:
         if session is None:
             raise gr.Error("There is no call to end.")
+        me = own_call(app, session, request)
         yield {picker_col: gr.Column(visible=False), call_col: gr.Column(visible=False),
                report_col: gr.Column(visible=True), rescore_btn: gr.Button(visible=False),
                report_html: render.notice_box("Call ended. Scoring it against the "
@@ -147,7 +148,7 @@ def practice_view(app: WebApp, demo: gr.Blocks, name_box: gr.Textbox,
                mood_plot: render.mood_figure(session.transcript),
                dl_md: gr.DownloadButton(visible=False), dl_json: gr.DownloadButton(visible=False)}
         try:
-            report = app.end(session)
+            report = app.end(session, me)
         except RoleplayError as err:
             yield {report_html: render.error_box(f"The call was saved but could not be "
                                                  f"scored: {message(err)}"),
@@ -155,8 +156,8 @@ def practice_view(app: WebApp, demo: gr.Blocks, name_box: gr.Textbox,
             return
         yield view.show_report(report, session.session_id)
 
-    def rescore(session: Session | None) -> Iterator[Updates]:
-        yield from end_call(session)
+    def rescore(session: Session | None, request: gr.Request) -> Iterator[Updates]:
+        yield from end_call(session, request)
 
     # Scoring takes minutes on a small model; its own queue keeps live calls answering.
     for button, handler in ((end_btn, end_call), (rescore_btn, rescore)):

@@ -23,8 +23,9 @@ from roleplay.web.publish import publish_persona
 
 DATA = Path(__file__).parent / "data" / "personas"
 MINIMAL = (DATA / "valid" / "minimal.yaml").read_text(encoding="utf-8")
-ANN = Identity("ann", "trainee")
-BOB = Identity("bob", "trainee")
+# The browsers are what calls are bound to with login off (web.cookies); ignored with login on.
+ANN = Identity("ann", "trainee", "ann-browser")
+BOB = Identity("bob", "trainee", "bob-browser")
 TESS = Identity("tess", "trainer")
 HASHED = hash_password("a-password")
 
@@ -172,13 +173,14 @@ def test_a_call_streams_moves_the_mood_and_ends_in_a_saved_report(
     first = app.call_view(session)
     assert 'data-rung="passive-angry"' in first.mood and len(first.messages) == 1
 
-    views = list(app.say(session, "I'm so sorry, Maria. I understand how frustrating this is."))
+    views = list(app.say(session, "I'm so sorry, Maria. I understand how frustrating this is.",
+                         ANN))
     assert all(v.busy for v in views[:-1]) and not views[-1].busy
     partial = [v.messages[-1]["content"] for v in views if v.busy]
     assert "Fine." in partial and views[-1].messages[-1]["content"] == "Fine. What happens now?"
     assert 'data-rung="calm"' in views[-1].mood and "down:" in views[-1].mood
 
-    report = app.end(session)
+    report = app.end(session, ANN)
     info = store.info(session.session_id)
     assert info.ended_at is not None and info.score == 50.0
     saved = store.load_report(session.session_id)
@@ -187,7 +189,7 @@ def test_a_call_streams_moves_the_mood_and_ends_in_a_saved_report(
     assert report.markdown_file and report.markdown_file.read_text().startswith("# Call evaluation")
     assert report.json_file and json.loads(report.json_file.read_text())["overall_score"] == 50
     # An ended call takes no more lines.
-    [refused] = list(app.say(session, "one more thing"))
+    [refused] = list(app.say(session, "one more thing", ANN))
     assert refused.error and "ended" in refused.error and refused.keep_text == "one more thing"
 
 
@@ -196,17 +198,17 @@ def test_a_backend_error_keeps_the_line_and_retry_answers_it(
     app, engine = make_app(store, personas_dir, tmp_path)
     session = app.start("late-parcel", ANN)
     engine.fail_next = 1
-    last = list(app.say(session, "Let me check that for you."))[-1]
+    last = list(app.say(session, "Let me check that for you.", ANN))[-1]
     assert last.error and "could not answer" in last.error and last.retry and not last.busy
     assert last.messages[-1] == {"role": "user", "content": "Let me check that for you."}
     assert store.load(session.session_id).awaiting_reply
     # A new line before the retry would leave the first unanswered: it is refused and kept.
-    [refused] = list(app.say(session, "Hello?"))
+    [refused] = list(app.say(session, "Hello?", ANN))
     assert refused.keep_text == "Hello?" and refused.retry
     # After a reload the stored call still shows the retry.
     _, resumed = app.resume(session.session_id, ANN)
     assert app.call_view(resumed).retry
-    done = list(app.retry(resumed))[-1]
+    done = list(app.retry(resumed, ANN))[-1]
     assert done.error is None and not done.retry
     assert [t.role for t in store.load(session.session_id).turns] == \
         ["customer", "trainee", "customer"]
@@ -217,7 +219,7 @@ def test_a_restart_discards_what_was_streamed(
     app, engine = make_app(store, personas_dir, tmp_path)
     session = app.start("late-parcel", ANN)
     engine.restart_once = True
-    shown = [v.messages[-1]["content"] for v in app.say(session, "Hello Maria.")]
+    shown = [v.messages[-1]["content"] for v in app.say(session, "Hello Maria.", ANN)]
     assert "I am an AI" in shown and shown[-1] == "Fine. What happens now?"
     assert shown[shown.index("I am an AI") + 1] == "…"
 
@@ -226,12 +228,12 @@ def test_two_replies_at_once_are_refused(
         store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
     app, _ = make_app(store, personas_dir, tmp_path)
     session = app.start("late-parcel", ANN)
-    streaming = app.say(session, "Hello Maria.")
+    streaming = app.say(session, "Hello Maria.", ANN)
     next(streaming)  # the first reply is under way
-    [second] = list(app.say(session, "Are you there?"))
+    [second] = list(app.say(session, "Are you there?", ANN))
     assert second.error and "still answering" in second.error
     with pytest.raises(NotAllowed, match="still answering"):
-        app.end(session)
+        app.end(session, ANN)
     list(streaming)
     assert [t.content for t in store.load(session.session_id).turns if t.role == "trainee"] \
         == ["Hello Maria."]
@@ -241,7 +243,7 @@ def test_ending_without_a_trainee_line_scores_nothing(
         store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
     app, _ = make_app(store, personas_dir, tmp_path)
     session = app.start("late-parcel", ANN)
-    view = app.end(session)
+    view = app.end(session, ANN)
     assert "nothing to score" in view.html and view.json_file is None
     assert store.info(session.session_id).score is None
 
@@ -252,8 +254,8 @@ def test_history_is_per_user_and_never_shows_sandbox_calls(
                    User(name="tess", password=HASHED, role="trainer")])
     app, _ = make_app(store, personas_dir, tmp_path, users)
     ann_call = app.start("late-parcel", ANN)
-    list(app.say(ann_call, "Sorry, Maria."))
-    app.end(ann_call)
+    list(app.say(ann_call, "Sorry, Maria.", ANN))
+    app.end(ann_call, ANN)
     app.start("late-parcel", BOB)
     app.sandbox(MINIMAL, TESS)
     assert [s.session_id for s in app.history(ANN)] == [ann_call.session_id]
@@ -310,7 +312,7 @@ def test_an_ended_call_without_a_report_can_be_scored_later_only_by_its_owner(
         store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
     app, _ = make_app(store, personas_dir, tmp_path)
     session = app.start("late-parcel", ANN)
-    list(app.say(session, "Sorry, Maria."))
+    list(app.say(session, "Sorry, Maria.", ANN))
     with pytest.raises(NotAllowed, match="not finished"):
         app.score_stored(session.session_id, ANN, "h")
     store.end_session(session.session_id)  # e.g. the scoring failed when the call ended
@@ -324,8 +326,8 @@ def test_a_saved_report_that_no_longer_loads_is_shown_as_such_and_can_be_scored_
         store: SqliteStore, personas_dir: Path, tmp_path: Path) -> None:
     app, _ = make_app(store, personas_dir, tmp_path)
     session = app.start("late-parcel", ANN)
-    list(app.say(session, "Sorry, Maria."))
-    app.end(session)
+    list(app.say(session, "Sorry, Maria.", ANN))
+    app.end(session, ANN)
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:  # a report kept by an older version
         db.execute("UPDATE sessions SET report = ? WHERE session_id = ?",
                    ('{"overall_score": 0.5, "grade": "B"}', session.session_id))
