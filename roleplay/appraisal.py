@@ -161,6 +161,34 @@ DIRECTIONS: tuple[str, ...] = ("helpful", "harmful")
 """The two direction heads, after the kinds in the weight rows."""
 
 
+def language_centres(vectors: np.ndarray, languages: list[str]) -> np.ndarray:
+    """Return the mean embedding of each of LANGUAGES in `vectors` (zeros if absent)."""
+    centres = np.zeros((len(LANGUAGES), vectors.shape[1]), dtype=np.float32)
+    for i, lang in enumerate(LANGUAGES):
+        rows = [j for j, other in enumerate(languages) if other == lang]
+        if rows:
+            centres[i] = vectors[rows].mean(axis=0)
+    return centres
+
+
+def features(vectors: np.ndarray, languages: list[str | None], centres: np.ndarray
+             ) -> np.ndarray:
+    """Return the classifier's input: each embedding minus its language's centre,
+    renormalised, with a language one-hot appended.
+
+    Subtracting the centre takes out what says "this is Finnish" and leaves what the line
+    does; measured on dev by cross-validation: macro F1 0.606 against 0.579 without.
+    """
+    out = vectors.astype(np.float32).copy()
+    onehot = np.zeros((len(languages), len(LANGUAGES)), dtype=np.float32)
+    for i, lang in enumerate(languages):
+        if lang in LANGUAGES:
+            out[i] -= centres[LANGUAGES.index(lang)]
+            onehot[i, LANGUAGES.index(lang)] = 1.0
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+    return np.hstack([out, onehot])
+
+
 def decide(kinds: list[SignalKind], probs: np.ndarray, found: np.ndarray,
            thresholds: dict[str, float], direction_thresholds: dict[str, float]) -> np.ndarray:
     """Return which kinds each line makes, (rows, kinds) bool.
@@ -192,21 +220,17 @@ class AppraisalModel:
     """
 
     def __init__(self, weights: np.ndarray, bias: np.ndarray, mean: np.ndarray,
-                 scale: np.ndarray, meta: ModelMeta):
-        self.weights = weights.astype(np.float32)  # (kinds, features)
+                 scale: np.ndarray, centres: np.ndarray, meta: ModelMeta):
+        self.weights = weights.astype(np.float32)  # (kinds + direction heads, features)
         self.bias = bias.astype(np.float32)
         self.mean = mean.astype(np.float32)
         self.scale = scale.astype(np.float32)
+        self.centres = centres.astype(np.float32)  # (LANGUAGES, embedding dim)
         self.meta = meta
 
-    @staticmethod
-    def features(vectors: np.ndarray, languages: list[str | None]) -> np.ndarray:
-        """Return the classifier's input: the embeddings with a language one-hot appended."""
-        onehot = np.zeros((len(languages), len(LANGUAGES)), dtype=np.float32)
-        for i, lang in enumerate(languages):
-            if lang in LANGUAGES:
-                onehot[i, LANGUAGES.index(lang)] = 1.0
-        return np.hstack([vectors.astype(np.float32), onehot])
+    def features(self, vectors: np.ndarray, languages: list[str | None]) -> np.ndarray:
+        """Return the classifier's input for embeddings of lines in `languages`."""
+        return features(vectors, languages, self.centres)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Return P(kind) for each row of `features`, shape (rows, kinds)."""
@@ -221,9 +245,10 @@ class AppraisalModel:
     def save(self, directory: Path) -> None:
         """Write `weights.npz` (float16) and `meta.json` to `directory`."""
         directory.mkdir(parents=True, exist_ok=True)
+        # Only the big matrix is halved: the standardisation divides by small deviations.
         np.savez_compressed(directory / "weights.npz", weights=self.weights.astype(np.float16),
-                            bias=self.bias, mean=self.mean.astype(np.float16),
-                            scale=self.scale.astype(np.float16))
+                            bias=self.bias, mean=self.mean, scale=self.scale,
+                            centres=self.centres)
         (directory / "meta.json").write_text(self.meta.model_dump_json(indent=1) + "\n", "utf-8")
 
     @classmethod
@@ -232,8 +257,8 @@ class AppraisalModel:
         try:
             meta = ModelMeta.model_validate_json((directory / "meta.json").read_text("utf-8"))
             with np.load(directory / "weights.npz") as data:
-                arrays = {k: data[k].astype(np.float32) for k in ("weights", "bias", "mean",
-                                                                  "scale")}
+                arrays = {k: data[k].astype(np.float32)
+                          for k in ("weights", "bias", "mean", "scale", "centres")}
         except (OSError, ValueError, KeyError) as err:
             raise AppraisalModelError(f"cannot read the appraisal model in {directory}: {err}; "
                                       "run `roleplay appraise train`") from err
@@ -260,7 +285,7 @@ class ModelAppraiser:
     def probabilities(self, texts: list[str], languages: list[str | None]) -> np.ndarray:
         """Return the classifier's P(kind) per text, columns in `model.meta.kinds` order."""
         vectors = self.client.embed(texts)
-        return self.model.probabilities(AppraisalModel.features(vectors, languages))
+        return self.model.probabilities(self.model.features(vectors, languages))
 
     def appraise(self, text: str, language: str | None = None,
                  customer_name: str | None = None) -> Appraisal:

@@ -26,6 +26,8 @@ from roleplay.appraisal import (
     ModelMeta,
     decide,
     direction,
+    features,
+    language_centres,
     lexical_moves,
 )
 from roleplay.embedding import EmbeddingClient
@@ -36,7 +38,7 @@ from roleplay.signals import HELPFUL, SignalKind
 MIN_POSITIVES = 4
 """A kind with fewer labelled lines in dev gets no classifier (only its phrase list)."""
 
-L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2)
+L2_GRID = (1e-2, 3e-2, 1e-1)
 """L2 penalties tried by cross-validation."""
 
 THRESHOLD_GRID = tuple(round(x, 2) for x in np.arange(0.2, 0.96, 0.05))
@@ -224,7 +226,9 @@ def train(lines: list[LabelledLine], client: EmbeddingClient, dev_sha256: str
     if not kinds:
         raise ConfigError(f"no move kind has {MIN_POSITIVES} labelled lines; nothing to train")
     vectors = client.embed([line.text for line in lines])
-    x = AppraisalModel.features(vectors, [line.language for line in lines]).astype(np.float64)
+    languages = [line.language for line in lines]
+    centres = language_centres(vectors, languages)
+    x = features(vectors, list(languages), centres).astype(np.float64)
     y = np.array([[k in line.moves for k in kinds] for line in lines], dtype=np.float64)
     # The kinds' columns, then the two direction heads' (DIRECTIONS order).
     y_all = np.hstack([y, _dev_directions(y, kinds).astype(np.float64)])
@@ -261,7 +265,7 @@ def train(lines: list[LabelledLine], client: EmbeddingClient, dev_sha256: str
                      embedding_model=client.model_id, dev_sha256=dev_sha256,
                      dev_lines=len(lines), trained_at=datetime.now(UTC), l2=l2, cv=cv)
     notes.append(f"chose l2={l2:g}; {len(kinds)} kinds with a classifier")
-    return AppraisalModel(w, b, mean, scale, meta), notes
+    return AppraisalModel(w, b, mean, scale, centres, meta), notes
 
 
 # --- measuring ---------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_the_model_saves_and_loads_with_its_metadata(trained: AppraisalModel,
     trained.save(tmp_path)
     loaded = AppraisalModel.load(tmp_path)
     assert loaded.meta == trained.meta
-    x = AppraisalModel.features(WordHashEmbeddings().embed([BLAME_LINE]), ["en"])
+    x = trained.features(WordHashEmbeddings().embed([BLAME_LINE]), ["en"])
     assert np.allclose(loaded.probabilities(x), trained.probabilities(x), atol=0.02)
     with pytest.raises(AppraisalModelError, match="roleplay appraise train"):
         AppraisalModel.load(tmp_path / "missing")
