@@ -135,6 +135,12 @@ def practice_view(app: WebApp, demo: gr.Blocks, name_box: gr.Textbox,
                                      concurrency_limit="default",
                                      show_progress_on=[picker_msg])
 
+    # The cards' action under one API name, for API clients and the security probe (the
+    # cards' own buttons are made per page load and have no stable name).
+    api_persona = gr.Textbox(visible=False)
+    api_persona.submit(start_call, inputs=[api_persona, name_box], outputs=view.outputs,
+                       concurrency_id="model", concurrency_limit="default",
+                       api_name="start_call")
     panel.wire(app, anyone, names=("send", "retry"), missing="Pick a scenario first.")
 
     def end_call(session: Session | None, request: gr.Request) -> Iterator[Updates]:
