@@ -40,7 +40,3 @@ def line_problem(text: str) -> str | None:
                 "symbols or emoji). Say it in shorter lines, one point at a time.")
     return None
 
-
-def printable(text: str) -> str:
-    """Return `text` without the characters line_problem refuses (to hand a line back)."""
-    return "".join(c for c in text if bad_character(c) is None)

@@ -185,7 +185,10 @@ def launch_app(demo: Page, settings: Settings, users: Users | None = None,
                       f"{throttle.user_failures} wrong passwords, logging in is locked for "
                       f"{throttle.lock / 60:.0f} minutes."),
         app_kwargs={"middleware": [Middleware(Gate, webapp=demo.webapp)]},
-        share=False, prevent_thread_lock=not block, show_error=True, quiet=not block,
+        share=False, prevent_thread_lock=not block, quiet=not block,
+        # gr.Error messages (written for the user) always show; any other exception shows
+        # only as "Error", never its text, which may name a server path or a Python error.
+        show_error=False,
         theme=theme(), css=render.CSS,
         ssr_mode=False, pwa=False, mcp_server=False, footer_links=[],
     )
