@@ -59,6 +59,7 @@ class TranscriptStore(Protocol):
     def end_session(self, session_id: str) -> None: ...
     def save_report(self, session_id: str, report: EvaluationReport) -> None: ...
     def load_report(self, session_id: str) -> EvaluationReport | None: ...
+    def take_back(self, session_id: str) -> Turn | None: ...
     def bind_browser(self, session_id: str, browser: str) -> None: ...
     def signing_key(self) -> bytes: ...
 
@@ -247,6 +248,16 @@ class SqliteStore:
             raise StoreError(f"the saved report of session {session_id} no longer matches the "
                              f"report format ({err.error_count()} problem(s), first: {where}: "
                              f"{first['msg']}); score the call again to replace it") from None
+
+    def take_back(self, session_id: str) -> Turn | None:
+        """Remove the last turn if it is a trainee line the customer has not answered, and
+        return it; None (and nothing removed) otherwise."""
+        transcript = self.load(session_id)
+        if not transcript.awaiting_reply:
+            return None
+        self._run("DELETE FROM turns WHERE session_id = ? AND idx = ? AND role = 'trainee'",
+                  (session_id, len(transcript.turns) - 1))
+        return transcript.turns[-1]
 
     def bind_browser(self, session_id: str, browser: str) -> None:
         """Record the browser a call without login was started in."""

@@ -243,7 +243,8 @@ class WebApp:
         busy = pending is not None
         waiting = session.transcript.awaiting_reply and not busy
         if waiting and error is None:
-            error = "The customer has not answered your last line yet. Press Retry."
+            error = ("The customer has not answered your last line yet. Press Retry, or Take "
+                     "back the line to change it.")
         return CallView(
             messages=render.chat_messages(session.transcript, pending),
             mood=render.mood_meter(rung, reason, session.persona.customer.name),
@@ -282,7 +283,8 @@ class WebApp:
                 self._check_open(session)
                 if session.transcript.awaiting_reply:
                     yield self.call_view(session, keep_text=text, error=(
-                        "The customer has not answered your last line yet; press Retry first."))
+                        "The customer has not answered your last line yet; press Retry "
+                        "first, or Take back that line."))
                     return
                 yield from self._stream(session, lambda: self.engine.stream(session, text), text)
         except NotAllowed as err:
@@ -300,6 +302,19 @@ class WebApp:
                 yield from self._stream(session, lambda: self.engine.retry(session), "")
         except NotAllowed as err:
             yield self.call_view(session, error=str(err))
+
+    def take_back(self, session: Session, who: Identity) -> CallView:
+        """Remove the unanswered trainee line and put it back in the box: the way on when
+        Retry keeps failing, so a call is never left with End call as the only way out."""
+        self.check_call(session, who)
+        try:
+            with self._answering(session.session_id):
+                self._check_open(session)
+                turn = self.store.take_back(session.session_id)
+                session.transcript = self.store.load(session.session_id)
+        except NotAllowed as err:
+            return self.call_view(session, error=str(err))
+        return self.call_view(session, keep_text=turn.content if turn else "")
 
     def _stream(self, session: Session, events: Callable[[], Iterator[ReplyEvent]],
                 text: str) -> Iterator[CallView]:

@@ -47,6 +47,7 @@ class PanelIds:
     chat: str
     error: str
     retry: str
+    take_back: str
     message: str
     send: str
     mood: str
@@ -54,11 +55,11 @@ class PanelIds:
     @classmethod
     def prefixed(cls, prefix: str) -> PanelIds:
         return cls(*(f"{prefix}-{name}" for name in
-                     ("chat", "error", "retry", "message", "send", "mood")))
+                     ("chat", "error", "retry", "take-back", "message", "send", "mood")))
 
 
-PRACTICE_IDS = PanelIds(chat="chat", error="call-error", retry="retry", message="message",
-                        send="send", mood="mood")
+PRACTICE_IDS = PanelIds(chat="chat", error="call-error", retry="retry", take_back="take-back",
+                        message="message", send="send", mood="mood")
 SANDBOX_IDS = PanelIds.prefixed("sandbox")
 
 
@@ -69,6 +70,7 @@ class ChatPanel:
     chat: gr.Chatbot
     error: gr.HTML
     retry: gr.Button
+    take_back: gr.Button
     box: gr.Textbox
     send: gr.Button
     mood: gr.HTML
@@ -81,13 +83,14 @@ class ChatPanel:
     @property
     def parts(self) -> list[Any]:
         """Every component a panel update may change."""
-        return [self.chat, self.mood, self.error, self.retry, self.box, self.state, self.send,
-                *self.waits]
+        return [self.chat, self.mood, self.error, self.retry, self.take_back, self.box,
+                self.state, self.send, *self.waits]
 
     def show(self, session: Session, view: CallView) -> Updates:
         """The panel showing `session` afresh: the box holds only what the view keeps."""
         return {**self.update(session, view), self.box: view.keep_text,
-                self.retry: gr.Button(visible=view.retry, interactive=True)}
+                self.retry: gr.Button(visible=view.retry, interactive=True),
+                self.take_back: gr.Button(visible=view.retry, interactive=True)}
 
     def update(self, session: Session, view: CallView) -> Updates:
         """The panel after one step of a reply."""
@@ -96,6 +99,7 @@ class ChatPanel:
             self.error: gr.HTML(value=render.error_box(view.error) if view.error else "",
                                 visible=view.error is not None),
             self.retry: gr.Button(visible=view.retry, interactive=not view.busy),
+            self.take_back: gr.Button(visible=view.retry, interactive=not view.busy),
             self.send: gr.Button(interactive=not view.busy),
             self.state: session,
             **{button: gr.Button(interactive=not view.busy) for button in self.waits},
@@ -105,9 +109,9 @@ class ChatPanel:
             out[self.box] = view.keep_text
         return out
 
-    def wire(self, app: WebApp, guard: Guard, names: tuple[str, str], missing: str) -> None:
-        """Send (button and Enter) and Retry, on the model's queue; `names` are the API names
-        of the two handlers, `missing` what to say when no call is open."""
+    def wire(self, app: WebApp, guard: Guard, names: tuple[str, str, str], missing: str) -> None:
+        """Send (button and Enter), Retry and Take back, on the model's queue; `names` are
+        the API names of the three handlers, `missing` what to say when no call is open."""
 
         def say(text: str, session: Session | None, request: gr.Request) -> Iterator[Updates]:
             guard(request)
@@ -137,15 +141,24 @@ class ChatPanel:
             for view in app.retry(session, own_call(app, session, request)):
                 yield self.update(session, view)
 
+        def take_back(session: Session | None, request: gr.Request) -> Updates:
+            guard(request)
+            if session is None:
+                raise gr.Error(missing)
+            view = app.take_back(session, own_call(app, session, request))
+            return {**self.update(session, view), self.box: view.keep_text}
+
         # Gradio names each endpoint after its function: the API keeps its names
         # (/send, /sandbox_say, ...) with one function behind both panels.
-        say.__name__, again.__name__ = names
+        say.__name__, again.__name__, take_back.__name__ = names
         for trigger in (self.box.submit, self.send.click):
             # No progress overlay: the "…" bubble and the disabled buttons say it is working.
             trigger(say, inputs=[self.box, self.state], outputs=self.parts,
                     concurrency_id="model", concurrency_limit="default", show_progress="hidden")
         self.retry.click(again, inputs=[self.state], outputs=self.parts, concurrency_id="model",
                          concurrency_limit="default", show_progress="hidden")
+        self.take_back.click(take_back, inputs=[self.state], outputs=self.parts,
+                             concurrency_limit=None, show_progress="hidden")
 
 
 def chat_panel(ids: PanelIds, label: str, placeholder: str, height: int,
@@ -161,7 +174,11 @@ def chat_panel(ids: PanelIds, label: str, placeholder: str, height: int,
                 latex_delimiters=[], buttons=[], feedback_options=None,
                 group_consecutive_messages=False, layout="bubble")
             error = gr.HTML(visible=False, elem_id=ids.error)
-            retry = gr.Button("Retry", visible=False, elem_id=ids.retry)
+            with gr.Row():
+                retry = gr.Button("Retry", visible=False, elem_id=ids.retry)
+                # When Retry keeps failing: the line goes back into the box to be changed.
+                take_back = gr.Button("Take back my line", visible=False,
+                                      elem_id=ids.take_back)
             with gr.Row():
                 box = gr.Textbox(show_label=False, scale=5, elem_id=ids.message, max_lines=6,
                                  placeholder=placeholder)
@@ -169,5 +186,5 @@ def chat_panel(ids: PanelIds, label: str, placeholder: str, height: int,
                                  scale=1, elem_id=ids.send)
         with gr.Column(scale=2) as side:
             mood = gr.HTML(elem_id=ids.mood)
-    return ChatPanel(chat=chat, error=error, retry=retry, box=box, send=send, mood=mood,
+    return ChatPanel(chat=chat, error=error, retry=retry, take_back=take_back, box=box, send=send, mood=mood,
                      side=side, state=gr.State(None))

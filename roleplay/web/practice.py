@@ -141,7 +141,8 @@ def practice_view(app: WebApp, demo: gr.Blocks, name_box: gr.Textbox,
     api_persona.submit(start_call, inputs=[api_persona, name_box], outputs=view.outputs,
                        concurrency_id="model", concurrency_limit="default",
                        api_name="start_call")
-    panel.wire(app, anyone, names=("send", "retry"), missing="Pick a scenario first.")
+    panel.wire(app, anyone, names=("send", "retry", "take_back"),
+               missing="Pick a scenario first.")
 
     def end_call(session: Session | None, request: gr.Request) -> Iterator[Updates]:
         if session is None:

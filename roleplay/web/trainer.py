@@ -110,5 +110,5 @@ def trainer_view(app: WebApp, tab: gr.Tab) -> None:
                       outputs=[sandbox_col, *sandbox.parts, validation, publish_msg],
                       concurrency_id="model", concurrency_limit="default",
                       api_name="sandbox_start", show_progress_on=[validation])
-    sandbox.wire(app, guard, names=("sandbox_say", "sandbox_again"),
+    sandbox.wire(app, guard, names=("sandbox_say", "sandbox_again", "sandbox_take_back"),
                  missing="Start a sandbox call first.")

@@ -91,6 +91,7 @@ def test_a_backend_error_shows_a_message_keeps_the_line_and_retry_answers(
     expect(page.locator('#chat [data-testid="user"]').last).to_have_text(
         "Let me check that for you, Maria.")
     expect(page.locator("#retry")).to_be_visible()
+    expect(page.locator("#take-back")).to_be_visible()
     # A reload finds the unanswered line in the store and still offers the retry.
     page.reload()
     expect(page.locator("#retry")).to_be_visible()
@@ -99,6 +100,7 @@ def test_a_backend_error_shows_a_message_keeps_the_line_and_retry_answers(
         "Fine. What happens now?")
     expect(page.locator("#call-error")).to_be_hidden()
     expect(page.locator("#retry")).to_be_hidden()
+    expect(page.locator("#take-back")).to_be_hidden()
 
 
 def test_an_unfinished_call_is_continued_from_the_history_and_ends_in_a_report(

@@ -309,3 +309,20 @@ def test_the_security_probe_fails_on_an_app_without_a_lock_out(
     out = capsys.readouterr().out
     [row] = [line for line in out.splitlines() if "wrong passwords, then the right one" in line]
     assert code == 1 and row.endswith("| DEFECT |") and "right one HTTP 200" in row
+
+
+def test_when_retry_keeps_failing_the_line_can_be_taken_back_and_the_call_goes_on(
+        served: Served) -> None:
+    engine = served.demo.webapp.engine
+    assert isinstance(engine, FakeEngine)
+    ann = client(served, "ann")
+    sid = start(ann)
+    engine.fail_next = 2  # the backend is down for the line and its retry
+    assert "could not answer" in str(ann.predict("Let me check that, Maria.", api_name="/send"))
+    assert "could not answer" in str(ann.predict(api_name="/retry"))
+    assert served.store.load(sid).awaiting_reply
+    out = ann.predict(api_name="/take_back")
+    assert "Let me check that, Maria." in out  # back in the message box
+    assert [t.role for t in served.store.load(sid).turns] == ["customer"]
+    ann.predict("I'm sorry, Maria. I'll check it now.", api_name="/send")
+    assert [t.role for t in served.store.load(sid).turns] == ["customer", "trainee", "customer"]
