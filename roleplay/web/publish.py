@@ -6,6 +6,7 @@ only whole and only valid: it is written beside its final name and renamed into 
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from pathlib import Path
 
 from roleplay.errors import PersonaError, Problem
 from roleplay.personas import Persona, parse_persona, scan_personas
+
+log = logging.getLogger(__name__)
 
 # How the pasted text is named in validation messages; the trainer sees no file name.
 PASTED = "persona"
@@ -58,16 +61,22 @@ def publish_persona(text: str, personas_dir: Path, replace: bool = False) -> Pub
             f"a persona with the id '{persona.id}' already exists ({target.name})",
             "tick 'Replace the existing persona' to overwrite it, or change the id")])
     path = target or personas_dir / f"{persona.id}.yaml"
-    personas_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=personas_dir, prefix=f".{persona.id}.", suffix=".tmp")
+    tmp = ""
     try:
+        personas_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=personas_dir, prefix=f".{persona.id}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write(text if text.endswith("\n") else text + "\n")
         os.replace(tmp, path)
     except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise PersonaError([Problem(str(path), None, "(file)", f"cannot be written ({err})",
-                                    f"make {personas_dir} writable for the web app")]) from None
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        # The page gets the reason without the server's path; the log keeps the whole error.
+        log.warning("cannot publish %s: %s", path, err)
+        raise PersonaError([Problem(path.name, None, "(file)",
+                                    f"cannot be written ({err.strerror or 'write failed'})",
+                                    "ask whoever runs the app to make the personas folder "
+                                    "writable for it")]) from None
     return Published(persona=persona, path=path, replaced=target is not None)
 
 

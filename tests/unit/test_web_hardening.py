@@ -326,3 +326,17 @@ def test_when_retry_keeps_failing_the_line_can_be_taken_back_and_the_call_goes_o
     assert [t.role for t in served.store.load(sid).turns] == ["customer"]
     ann.predict("I'm sorry, Maria. I'll check it now.", api_name="/send")
     assert [t.role for t in served.store.load(sid).turns] == ["customer", "trainee", "customer"]
+
+
+def test_a_persona_that_cannot_be_written_says_so_without_the_servers_path(
+        tmp_path: Path) -> None:
+    from roleplay.errors import PersonaError
+    from roleplay.web.publish import publish_persona
+
+    (tmp_path / "not-a-folder").write_text("", encoding="utf-8")
+    personas = tmp_path / "not-a-folder" / "personas"
+    with pytest.raises(PersonaError) as err:
+        publish_persona(MINIMAL, personas)
+    [problem] = err.value.problems
+    shown = f"{problem.file} {problem.message} {problem.fix}"
+    assert "Not a directory" in shown and str(tmp_path) not in shown and "Errno" not in shown
