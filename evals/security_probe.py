@@ -164,8 +164,17 @@ def cross_user(app: App, ann: Account, bob: Account) -> list[Result]:
                               "refused" if refused else "ACCEPTED", refused))
     with app.http(b) as http:
         listen = http.get("gradio_api/queue/data", params={"session_hash": a.session_hash})
-    results.append(Result("listen to another user's event stream", "HTTP 403",
-                          f"HTTP {listen.status_code}", listen.status_code == 403))
+        rest = http.post("gradio_api/call/send", json={"data": ["Bob via REST.", None],
+                                                       "session_hash": a.session_hash})
+        beat = http.get(f"gradio_api/heartbeat/{a.session_hash}")
+        cancel = http.post("gradio_api/cancel", json={"session_hash": a.session_hash,
+                                                      "fn_index": 0, "event_id": "x"})
+    for name, response in (("listen to another user's event stream", listen),
+                           ("REST /call/send with another user's session hash", rest),
+                           ("heartbeat of another user's session", beat),
+                           ("cancel another user's events", cancel)):
+        results.append(Result(name, "HTTP 403", f"HTTP {response.status_code}",
+                              response.status_code == 403))
     b.session_hash = uuid.uuid4().hex[:11]
     shown = app.on_load(b, f"session={sid}")
     results.append(Result("open another user's call by URL (?session=)", "refused, no transcript",
@@ -186,12 +195,12 @@ def cross_user(app: App, ann: Account, bob: Account) -> list[Result]:
 
 
 BAD_LINES: Sequence[tuple[str, str]] = (
-    ("line of 10,000 characters", "I understand. " * 715),
-    ("line of 1 MB", "x" * 1_000_000),
-    ("NUL bytes only", "\x00\x00"),
-    ("lone surrogate", "Sorry \ud800 about that"),
-    ("terminal escape", "Sorry\x1b[2J about that"),
-    ("other control character", "Sorry\x07 about that"),
+    ("a line of 10,000 characters", "I understand. " * 715),
+    ("a line of 1 MB", "x" * 1_000_000),
+    ("only NUL bytes", "\x00\x00"),
+    ("a lone surrogate", "Sorry \ud800 about that"),
+    ("a terminal escape", "Sorry\x1b[2J about that"),
+    ("another control character", "Sorry\x07 about that"),
 )
 
 
@@ -205,7 +214,7 @@ def bad_lines(app: App, ann: Account) -> list[Result]:
         refused, seen = _refusal(partial(app.raw, a, "send", [line, None]))
         after = app.turns(a)
         told = REFUSED_LINE in seen
-        results.append(Result(f"send a {name}", "message, nothing stored",
+        results.append(Result(f"send {name}", "message, nothing stored",
                               f"{'message' if told else 'no message'}; turns {before}->{after}"
                               + ("; server error" if refused else ""),
                               told and after == before and not LEAKS.search(seen)))

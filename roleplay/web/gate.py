@@ -46,6 +46,7 @@ CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("roleplay_client", 
 """The address of the client whose request is being handled (set by Gate)."""
 
 _REPORT_FILE = re.compile(r"/file=.*report-([0-9A-Za-z]+)\.(?:md|json)$")
+_HASH_IN_PATH = re.compile(r"/heartbeat/([^/]+)$|/stream/([^/]+)/[^/]+/[^/]+")
 _MAX_HASHES = 100_000
 """Session hashes remembered; the oldest are forgotten first (a page open for days)."""
 
@@ -176,13 +177,17 @@ class Gate:
         if report and not self._may_download(report.group(1), user, browser):
             await _refuse(send, 403, "This report belongs to someone else.")
             return
-        if path.endswith("/queue/join"):
+        # Gradio takes the session hash from a JSON body (queue/join, call/<api>, cancel,
+        # reset, component_server), the query (queue/data) or the path (heartbeat, stream).
+        session_hash = parse_qs(scope.get("query_string", b"").decode("latin-1")
+                                ).get("session_hash", [""])[0]
+        in_path = _HASH_IN_PATH.search(path)
+        if in_path:
+            session_hash = in_path.group(1) or in_path.group(2)
+        if scope.get("method") == "POST" and _is_json(scope):
             body = await _body(receive)
             receive = _replay(body, receive)
-            session_hash = _json_field(body, "session_hash")
-        else:
-            session_hash = parse_qs(scope.get("query_string", b"").decode("latin-1")
-                                    ).get("session_hash", [""])[0]
+            session_hash = _json_field(body, "session_hash") or session_hash
         owner = f"user:{user}" if user else f"browser:{browser}" if browser else None
         if session_hash and not self._same_owner(session_hash, owner):
             await _refuse(send, 403, "This page session belongs to someone else; reload the "
@@ -230,6 +235,11 @@ def _gradio_user(scope: Scope, cookies: dict[str, str]) -> str | None:
              or cookies.get(f"access-token-unsecure-{cookie_id}"))
     user = tokens.get(token) if token else None
     return user if isinstance(user, str) else None
+
+
+def _is_json(scope: Scope) -> bool:
+    return any(name == b"content-type" and value.startswith(b"application/json")
+               for name, value in scope.get("headers", []))
 
 
 async def _body(receive: Receive) -> bytes:
