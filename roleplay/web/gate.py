@@ -59,8 +59,9 @@ class LoginThrottle:
 
     Each failure in the last `window` seconds counts. A user name with `user_failures`
     of them, or an address with `address_failures` (a classroom shares one), is locked for
-    `lock` seconds: every login for it is refused, the right password too. Before that, each
-    failure waits `delay` seconds, doubled per failure, at most `max_delay`.
+    `lock` seconds: every login for it is refused, the right password too, and not counted.
+    Before that, each failure waits `delay` seconds, doubled per failure, at most
+    `max_delay`.
     """
 
     user_failures: int = 5
@@ -88,7 +89,7 @@ class LoginThrottle:
             while times and times[0] < now - self.window:
                 times.popleft()
             times.append(now)
-            if len(times) >= limit:
+            if len(times) >= limit and self._locked.get(key, 0.0) <= now:
                 self._locked[key] = now + self.lock
         if len(self._failures) > _MAX_HASHES:  # names an attacker makes up, forgotten
             self._failures = {k: v for k, v in self._failures.items()
@@ -130,7 +131,8 @@ class LoginGate:
         if locked:
             from fastapi import HTTPException
 
-            self.throttle.attempt(name, address)  # spraying locked names still counts
+            # Refused at once and not counted: hammering a locked name does not lengthen
+            # its lock, nor lock the address its owner shares with a classroom.
             minutes = math.ceil(locked / 60)
             log.warning("login refused (locked %d min): %r from %s", minutes, name, address)
             raise HTTPException(status_code=429, detail=(
