@@ -301,27 +301,17 @@ def cmd_appraise_train(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from roleplay.appraisal import MODEL_DIR
-    from roleplay.embedding import embedding_client
-    from roleplay.harness.moves import (
-        CachedEmbeddings,
-        MoveScores,
-        file_hash,
-        load_lines,
-        render,
-        train,
-    )
+    from roleplay.harness import moves
 
     dev = Path(args.dev) if args.dev else settings.evals_dir / "moves" / "dev.jsonl"
-    lines = load_lines(dev)
-    client = CachedEmbeddings(embedding_client(settings),
-                              settings.cache_dir / "appraisal-embeddings.npz")
-    model, notes = train(lines, client, file_hash(dev))
+    lines = moves.load_lines(dev)
+    model, notes = moves.train(lines, moves.cached_embeddings(settings), moves.file_hash(dev))
     out = Path(args.out) if args.out else MODEL_DIR
     model.save(out)
     for note in notes:
         print(note, file=sys.stderr)
     print("cross-validated on dev (lexicon + model, thresholds chosen out of fold):")
-    print(render(MoveScores.model_validate(model.meta.cv)))
+    print(moves.render(moves.MoveScores.model_validate(model.meta.cv)))
     print(f"saved to {out}", file=sys.stderr)
     return 0
 
@@ -331,31 +321,23 @@ def cmd_appraise_eval(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from roleplay.appraisal import AppraisalModel, LexicalAppraiser, ModelAppraiser
-    from roleplay.embedding import embedding_client
-    from roleplay.harness.moves import (
-        CachedEmbeddings,
-        MoveScores,
-        load_lines,
-        measure,
-        render,
-        scores_json,
-    )
+    from roleplay.harness import moves
 
     model = AppraisalModel.load()
     if not args.heldout and not args.file:
         print(f"dev cross-validation recorded at training ({model.meta.trained_at:%Y-%m-%d %H:%M}"
               f" UTC, {model.meta.dev_lines} lines):")
-        print(render(MoveScores.model_validate(model.meta.cv)))
+        print(moves.render(moves.MoveScores.model_validate(model.meta.cv)))
         return 0
     path = Path(args.file) if args.file else settings.evals_dir / "moves" / "heldout.jsonl"
-    lines = load_lines(path)
+    lines = moves.load_lines(path)
     if args.lexicon:
-        result = measure(lines, LexicalAppraiser())
+        result = moves.measure(lines, LexicalAppraiser())
     else:
-        client = CachedEmbeddings(embedding_client(settings),
-                                  settings.cache_dir / "appraisal-embeddings.npz")
-        result = measure(lines, ModelAppraiser(client, model))
-    print(scores_json(result) if args.json else render(result))
+        client = moves.cached_embeddings(settings)
+        client.embed([line.text for line in lines])  # in batches, before one line at a time
+        result = moves.measure(lines, ModelAppraiser(client, model))
+    print(moves.scores_json(result) if args.json else moves.render(result))
     return 0
 
 

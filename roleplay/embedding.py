@@ -17,7 +17,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -111,70 +110,43 @@ class EmbeddingServer:
     def __init__(self, settings: Settings):
         import xllamacpp
 
-        from roleplay.embedded import model_file
+        from roleplay.embedded import LlamaServer, local_params, model_file
 
         path = model_file(settings)
-        params = xllamacpp.CommonParams()
-        params.model.path = str(path)
+        params = local_params(path, settings)
         params.n_parallel = 1
         params.n_ctx = EMBEDDING_CTX
-        params.cpuparams.n_threads = settings.local_threads
-        params.cpuparams_batch.n_threads = settings.local_threads
-        params.hostnames = ["127.0.0.1"]
-        params.port = 0
         params.embedding = True
         # Mean pooling: a causal model's last token mostly predicts the next word; the mean
         # over the line's tokens carries what the whole line says.
         params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
-        params.verbosity = -1
-        try:
-            self._server: Any = xllamacpp.Server(params)
-        except Exception as err:  # the extension raises plain RuntimeError/ValueError
-            raise BackendError(f"the embedding server did not start: {err}",
-                               retryable=False) from err
-        self.base_url = str(self._server.listening_address).rstrip("/") + "/v1"
+        self._server = LlamaServer(params, "the embedding server", settings.timeout)
+        self.base_url = self._server.base_url
         self.model_path = path
         self.model_id = model_id_of(path)
-        self._wait_ready(settings.timeout)
-
-    def _wait_ready(self, timeout: float) -> None:
-        health = self.base_url.removesuffix("/v1") + "/health"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(health, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise BackendError(f"the embedding server at {self.base_url} did not become ready "
-                           f"within {timeout:.0f} s")
 
     def stop(self) -> None:
         """Stop serving; the object is unusable afterwards."""
-        if getattr(self, "_server", None) is not None:
-            del self._server
-            self._server = None
+        self._server.stop()
 
 
-_server: EmbeddingServer | None = None
+_started: list[EmbeddingServer] = []
+"""The process's one embedding server, once started (a list, so no `global` is needed)."""
 _lock = threading.Lock()
 
 
 def embedding_client(settings: Settings) -> HttpEmbeddingClient:
     """Start the process's one embedding server if needed and return a client of it."""
-    global _server
     with _lock:
-        if _server is None:
-            _server = EmbeddingServer(settings)
+        if not _started:
+            _started.append(EmbeddingServer(settings))
             atexit.register(stop_embedding_server)
-        return HttpEmbeddingClient(_server.base_url, _server.model_id, timeout=settings.timeout)
+        server = _started[0]
+    return HttpEmbeddingClient(server.base_url, server.model_id, timeout=settings.timeout)
 
 
 def stop_embedding_server() -> None:
     """Stop the embedding server if this process started one."""
-    global _server
     with _lock:
-        if _server is not None:
-            _server.stop()
-            _server = None
+        while _started:
+            _started.pop().stop()

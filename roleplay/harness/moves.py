@@ -30,6 +30,7 @@ from roleplay.appraisal import (
     language_centres,
     lexical_moves,
 )
+from roleplay.config import Settings
 from roleplay.embedding import EmbeddingClient
 from roleplay.errors import ConfigError
 from roleplay.harness.metrics import PrecisionRecall, precision_recall
@@ -114,6 +115,14 @@ class CachedEmbeddings:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(self.path, **self._cache)  # type: ignore[arg-type]
         return np.stack([self._cache[self._key(t)] for t in texts])
+
+
+def cached_embeddings(settings: Settings) -> CachedEmbeddings:
+    """Return the embedded model's embeddings (its server started), cached in the cache dir."""
+    from roleplay.embedding import embedding_client
+
+    return CachedEmbeddings(embedding_client(settings),
+                            settings.cache_dir / "appraisal-embeddings.npz")
 
 
 # --- logistic regression -----------------------------------------------------------------
