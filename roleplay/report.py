@@ -7,6 +7,7 @@ stay in the transcript's language. `render_markdown` is the one human-readable r
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -91,6 +92,9 @@ class EvaluationReport(BaseModel):
     """The model behind the yes/no checks and rewrites; None when only detectors ran."""
     warnings: list[str] = Field(default_factory=list)
     """Things the trainer should know: dropped quotes, ignored text aimed at the grader, ..."""
+    advice_status: Literal["ready", "pending", "off"] = "ready"
+    """`ready`: `advice` is complete; `pending`: rewrites are still being written
+    (`roleplay.scoring.Scorer.advice` streams them in); `off`: no advice was asked for."""
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
@@ -104,8 +108,61 @@ def _inline(text: str, limit: int = 300) -> str:
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
+@dataclass(frozen=True)
+class Change:
+    """One of the things to change, top of the report: a principle not (fully) met and the
+    rewrite for it; `advice` is None while it is being written or when none was."""
+
+    principle: PrincipleResult | None
+    advice: Advice | None
+
+
+@dataclass(frozen=True)
+class Outline:
+    """The report in reading order, shared by the page and the Markdown: the score, what
+    went well, up to three things to change, then every principle that came up (folded),
+    and the ones that did not in one line."""
+
+    went_well: list[PrincipleResult]
+    """Met, with the words that show it."""
+    changes: list[Change]
+    table: list[PrincipleResult]
+    """Every principle that came up (scored, partly, violated, unscored), in rubric order."""
+    quiet: list[PrincipleResult]
+    """Did not come up: not applicable, or met with no evidence (no sign of a problem)."""
+    pending: bool
+    """Rewrites are still being written."""
+
+    @property
+    def unscored(self) -> list[PrincipleResult]:
+        return [p for p in self.table if p.status == "unscored"]
+
+
+def outline(report: EvaluationReport) -> Outline:
+    """Return `report` in reading order (see Outline)."""
+    quiet = [p for p in report.principles
+             if p.status == "not_applicable" or (p.status == "met" and not p.evidence)]
+    quiet_ids = {p.id for p in quiet}
+    by_id = {p.id: p for p in report.principles}
+    changes = [Change(by_id.get(a.principle), a) for a in report.advice[:3]]
+    covered = {a.principle for a in report.advice}
+    # Principles still to change with no rewrite yet: the violations first, in rubric order.
+    open_ = [p for p in report.principles
+             if p.status in ("violated", "partly") and p.id not in covered]
+    open_.sort(key=lambda p: p.status != "violated")
+    changes += [Change(p, None) for p in open_[: 3 - len(changes)]]
+    return Outline(
+        went_well=[p for p in report.principles if p.status == "met" and p.evidence],
+        changes=changes,
+        table=[p for p in report.principles if p.id not in quiet_ids],
+        quiet=quiet,
+        pending=report.advice_status == "pending",
+    )
+
+
 def render_markdown(report: EvaluationReport) -> str:
-    """Return the report as Markdown (turn numbers shown from 1)."""
+    """Return the report as Markdown (turn numbers shown from 1), in the order of `outline`."""
+    shape = outline(report)
     lines = ["# Call evaluation", ""]
     score = "not scored" if report.overall_score is None else f"{report.overall_score:.0f} / 100"
     lines.append(f"**Overall score:** {score}  ")
@@ -113,36 +170,69 @@ def render_markdown(report: EvaluationReport) -> str:
     lines.append(f"**Judge model:** {report.judge_model or 'none (detectors only)'}  ")
     if report.mood_path:
         lines.append(f"**Customer mood:** {' → '.join(report.mood_path)}  ")
+    if shape.unscored:
+        names = ", ".join(_inline(p.title or p.id) for p in shape.unscored)
+        lines.append(f"**Could not be scored:** {names} (why: see Every principle)  ")
     lines.append("")
 
-    if report.advice:
-        lines += ["## Do this instead", ""]
-        for i, item in enumerate(report.advice, 1):
-            source = "" if item.rewrite_source == "model" else " _(rubric example)_"
-            lines.append(f"{i}. **Turn {item.turn + 1}** ({item.principle})")
-            lines.append(f"   - You said: \"{_inline(item.original)}\"")
-            lines.append(f"   - Instead: \"{_inline(item.rewrite)}\"{source}")
-            lines.append(f"   - Why: {_inline(item.why)}")
-        lines.append("")
+    lines += ["## What went well", ""]
+    for p in shape.went_well:
+        ev = p.evidence[0]
+        lines.append(f"- **{_inline(p.title or p.id)}** (turn {ev.turn + 1}): "
+                     f"\"{_inline(ev.quote, limit=160)}\"")
+    if not shape.went_well:
+        lines.append("- Nothing in this call showed a principle clearly met.")
+    lines.append("")
 
-    lines += ["## Principles", "", "| Principle | Status | Score |", "|---|---|---|"]
-    for result in report.principles:
+    lines += ["## Do this instead", ""]
+    for i, change in enumerate(shape.changes, 1):
+        lines += _change_markdown(i, change, shape.pending)
+    if not shape.changes:
+        lines.append("Nothing to change in this call." if not shape.pending
+                     else "_Advice on its way…_")
+    lines.append("")
+
+    fold = "<details><summary>Every principle that came up, with its evidence</summary>"
+    lines += ["## Every principle", "", fold, ""]
+    if shape.table:
+        lines += ["| Principle | Status | Score |", "|---|---|---|"]
+    for result in shape.table:
         value = "–" if result.score is None else f"{result.score:.0f}"
         lines.append(f"| {_inline(result.title)} | {STATUS_MARKDOWN[result.status]} | {value} |")
     lines.append("")
-
-    for result in report.principles:
-        if result.status == "not_applicable":
-            continue
+    for result in shape.table:
         lines.append(f"### {_inline(result.title)} — {result.status.replace('_', ' ')}")
         lines.append("")
         lines.append(_inline(result.explanation, limit=600))
         for ev in result.evidence:
             lines.append(f"- turn {ev.turn + 1}: \"{_inline(ev.quote)}\"")
         lines.append("")
+    if shape.quiet:
+        lines.append("**Did not come up:** "
+                     + ", ".join(_inline(p.title or p.id) for p in shape.quiet) + ".")
+        lines.append("")
+    lines += ["</details>", ""]
 
     if report.warnings:
         lines += ["## Warnings", ""]
         lines += [f"- {_inline(w, limit=400)}" for w in report.warnings]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _change_markdown(number: int, change: Change, pending: bool) -> list[str]:
+    p, item = change.principle, change.advice
+    title = _inline(p.title if p else item.principle if item else "")
+    if item is not None:
+        source = "" if item.rewrite_source == "model" else " _(rubric example)_"
+        return [f"{number}. **{title}** (turn {item.turn + 1})",
+                f"   - You said: \"{_inline(item.original)}\"",
+                f"   - Instead: \"{_inline(item.rewrite)}\"{source}",
+                f"   - Why: {_inline(item.why)}"]
+    assert p is not None  # a change without advice is always a principle's
+    out = [f"{number}. **{title}** — {STATUS_MARKDOWN[p.status]}"]
+    if p.evidence:
+        ev = p.evidence[0]
+        out.append(f"   - You said (turn {ev.turn + 1}): \"{_inline(ev.quote)}\"")
+    out.append("   - _Advice on its way…_" if pending else f"   - Why: {_inline(p.explanation)}")
+    return out

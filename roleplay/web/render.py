@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from roleplay.errors import Problem
 from roleplay.mood import LADDER, Rung, by_rung
 from roleplay.personas import Persona
-from roleplay.report import Advice, EvaluationReport, PrincipleResult
+from roleplay.report import Change, EvaluationReport, Evidence, PrincipleResult, outline
 from roleplay.store import SessionInfo
 from roleplay.text import STATUS_LABELS
 from roleplay.transcript import Transcript
@@ -46,6 +46,12 @@ CSS = """
 .rp-status-violated { background: #b71c1c; } .rp-status-not_applicable { background: #757575; }
 .rp-status-unscored { background: #455a64; }
 .rp-advice { border-left: 4px solid #1565c0; padding: 4px 10px; margin: 8px 0; }
+.rp-advice-waiting { border-left-color: #9e9e9e; }
+.rp-advice p { margin: 4px 0; }
+.rp-went-well ul { margin: 4px 0; }
+.rp-all { margin: 12px 0; } .rp-all summary { cursor: pointer; }
+.rp-principles td { padding: 4px 8px; vertical-align: top; }
+.rp-quiet { color: var(--body-text-color-subdued); }
 .rp-transcript li { margin: 4px 0; }
 .rp-transcript li:target { background: #fff59d; color: #000; }
 .rp-error { border: 2px solid #b71c1c; border-radius: 8px; padding: 8px 12px; color: #b71c1c; }
@@ -146,13 +152,17 @@ def _turn_link(prefix: str, index: int, transcript: Transcript) -> str:
 
 
 def report_html(report: EvaluationReport, transcript: Transcript, prefix: str = "r") -> str:
-    """Return the evaluation report: score, principles with quotes linked to the turns,
-    "do this instead" items, and the numbered transcript the links point to.
+    """Return the evaluation report, top-down: the score, what went well, the things to
+    change (each with the quote and the rewrite), every principle that came up (folded) and
+    the ones that did not in one line, and the numbered transcript the quotes link to.
 
-    `prefix` keeps anchors unique when two reports are on one page.
+    `prefix` keeps anchors unique when two reports are on one page. While the rewrites are
+    still being written (`advice_status` pending) their places say so.
     """
+    shape = outline(report)
     score = report.overall_score
-    parts = [f'<div class="rp-report" data-session="{escape(transcript.session_id or "")}">']
+    sid = escape(transcript.session_id or "")
+    parts = [f'<div class="rp-report" data-session="{sid}" data-advice="{report.advice_status}">']
     if score is not None:
         parts.append(f'<div class="rp-score" data-score="{score:.1f}">Overall score: '
                      f"{score:.0f} / 100</div>")
@@ -163,17 +173,37 @@ def report_html(report: EvaluationReport, transcript: Transcript, prefix: str = 
             f"language: {report.language}" if report.language else ""]
     if any(meta):
         parts.append(f"<p><small>{escape(' · '.join(m for m in meta if m))}</small></p>")
+    if shape.unscored:
+        names = ", ".join(p.title or p.id for p in shape.unscored)
+        parts.append(f'<p class="rp-unscored-note">Could not be scored: {escape(names)} '
+                     "(why: see every principle, below).</p>")
     if report.warnings:
         parts.append("<ul>" + "".join(f"<li>⚠ {escape(w)}</li>" for w in report.warnings)
                      + "</ul>")
-    parts.append("<h3>Principles</h3>")
-    for p in report.principles:
-        parts.append(_principle_html(p, transcript, prefix))
-    parts.append("<h3>Do this instead</h3>")
-    if not report.advice:
-        parts.append("<p>No rewrites suggested for this call.</p>")
-    for item in report.advice:
-        parts.append(_advice_html(item, transcript, prefix))
+    parts.append('<section class="rp-went-well"><h3>What went well</h3>')
+    if shape.went_well:
+        parts.append("<ul>" + "".join(_well_html(p, transcript, prefix)
+                                      for p in shape.went_well) + "</ul>")
+    else:
+        parts.append("<p>Nothing in this call showed a principle clearly met.</p>")
+    parts.append('</section><section class="rp-changes"><h3>Do this instead</h3>')
+    for change in shape.changes:
+        parts.append(_change_html(change, shape.pending, transcript, prefix))
+    if not shape.changes:
+        parts.append('<p class="rp-advice-pending">Advice on its way…</p>' if shape.pending
+                     else "<p>Nothing to change in this call.</p>")
+    parts.append("</section>")
+    parts.append(f'<details class="rp-all"><summary><b>Every principle</b> '
+                 f"({len(shape.table)} came up)</summary>")
+    if shape.table:
+        parts.append('<table class="rp-principles">'
+                     + "".join(_principle_html(p, transcript, prefix) for p in shape.table)
+                     + "</table>")
+    if shape.quiet:
+        items = ", ".join(f'<span class="rp-quiet-item" data-principle="{escape(p.id)}">'
+                          f"{escape(p.title or p.id)}</span>" for p in shape.quiet)
+        parts.append(f'<p class="rp-quiet"><b>Did not come up:</b> {items}.</p>')
+    parts.append("</details>")
     parts.append('<h3>Transcript</h3><ol class="rp-transcript">')
     for i, turn in enumerate(transcript.turns):
         who = "Customer" if turn.role == "customer" else "You"
@@ -184,30 +214,52 @@ def report_html(report: EvaluationReport, transcript: Transcript, prefix: str = 
     return "".join(parts)
 
 
+def _status_badge(status: str) -> str:
+    label = STATUS_LABELS.get(status, status)
+    return f'<span class="rp-status rp-status-{escape(status)}">{escape(label)}</span>'
+
+
+def _quote_html(e: Evidence, transcript: Transcript, prefix: str, limit: int = 0) -> str:
+    quote = e.quote if not limit or len(e.quote) <= limit else e.quote[: limit - 1] + "…"
+    return f"{_turn_link(prefix, e.turn, transcript)} “{escape(quote)}”"
+
+
+def _well_html(p: PrincipleResult, transcript: Transcript, prefix: str) -> str:
+    return (f'<li class="rp-well" data-principle="{escape(p.id)}"><b>{escape(p.title or p.id)}'
+            f"</b>: {_quote_html(p.evidence[0], transcript, prefix, limit=160)}</li>")
+
+
 def _principle_html(p: PrincipleResult, transcript: Transcript, prefix: str) -> str:
-    label = STATUS_LABELS.get(p.status, p.status)
-    shown = f" · {p.score:g}" if p.score is not None else ""
-    quotes = "".join(
-        f"<li>{_turn_link(prefix, e.turn, transcript)} “{escape(e.quote)}”</li>"
-        for e in p.evidence
-    )
+    quotes = "".join(f"<li>{_quote_html(e, transcript, prefix)}</li>" for e in p.evidence)
+    shown = f"{p.score:g}" if p.score is not None else "–"
     return (
-        f'<details class="rp-principle" data-status="{escape(p.status)}" open><summary>'
-        f'<span class="rp-status rp-status-{escape(p.status)}">{escape(label)}</span> '
-        f"<b>{escape(p.title or p.id)}</b>{escape(shown)}</summary>"
-        f"<p>{escape(p.explanation)}</p>"
-        + (f"<ul>{quotes}</ul>" if quotes else "") + "</details>"
+        f'<tr class="rp-principle" data-status="{escape(p.status)}" '
+        f'data-principle="{escape(p.id)}"><td>{_status_badge(p.status)}</td>'
+        f"<td><b>{escape(p.title or p.id)}</b></td><td>{escape(shown)}</td>"
+        f"<td>{escape(p.explanation)}" + (f"<ul>{quotes}</ul>" if quotes else "") + "</td></tr>"
     )
 
 
-def _advice_html(a: Advice, transcript: Transcript, prefix: str) -> str:
-    principle = f" ({escape(a.principle)})" if a.principle else ""
-    return (
-        f'<div class="rp-advice">{_turn_link(prefix, a.turn, transcript)}{principle}'
-        f"<p>You said: “{escape(a.original)}”</p>"
-        f"<p><b>Try:</b> “{escape(a.rewrite)}”</p>"
-        f"<p><small>{escape(a.why)}</small></p></div>"
-    )
+def _change_html(change: Change, pending: bool, transcript: Transcript, prefix: str) -> str:
+    p, a = change.principle, change.advice
+    title = p.title if p else a.principle if a else ""
+    badge = _status_badge(p.status) + " " if p else ""
+    head = f"<p>{badge}<b>{escape(title)}</b></p>"
+    if a is not None:
+        source = "" if a.rewrite_source == "model" else " <small>(rubric example)</small>"
+        return (
+            f'<div class="rp-advice" data-principle="{escape(a.principle)}">{head}'
+            f"<p>{_turn_link(prefix, a.turn, transcript)} You said: “{escape(a.original)}”</p>"
+            f"<p><b>Try:</b> “{escape(a.rewrite)}”{source}</p>"
+            f"<p><small>{escape(a.why)}</small></p></div>"
+        )
+    assert p is not None  # a change without advice is always a principle's
+    said = (f"<p>{_quote_html(p.evidence[0], transcript, prefix)}</p>" if p.evidence else "")
+    rest = ('<p class="rp-advice-pending"><i>Advice on its way…</i></p>' if pending
+            else f"<p><small>{escape(p.explanation)}</small></p>")
+    pending_class = " rp-advice-waiting" if pending else ""
+    return (f'<div class="rp-advice{pending_class}" data-principle="{escape(p.id)}">'
+            f"{head}{said}{rest}</div>")
 
 
 def mood_figure(transcript: Transcript) -> Figure | None:
