@@ -65,7 +65,9 @@ def _model_says_yes(call: CallEvidence, ev: EvidenceRule, text: str) -> bool:
     return answer.p_yes is not None and answer.p_yes >= call.threshold(ev.model_check)
 
 
-def advise(call: CallEvidence, results: list[PrincipleResult], rubric: Rubric) -> list[Advice]:
+def pick(call: CallEvidence, results: list[PrincipleResult], rubric: Rubric
+         ) -> list[tuple[PrincipleResult, Evidence]]:
+    """The (result, quoted turn) pairs to advise on, most important first, at most MAX_ADVICE."""
     order = {"violated": 0, "partly": 1}
     candidates = sorted(
         (r for r in results if r.status in order and r.evidence),
@@ -83,16 +85,22 @@ def advise(call: CallEvidence, results: list[PrincipleResult], rubric: Rubric) -
             if options:
                 picked.append((result, options[0]))
     picked.sort(key=lambda item: candidates.index(item[0]))
+    return picked
+
+
+def advise(call: CallEvidence, results: list[PrincipleResult], rubric: Rubric) -> list[Advice]:
+    """The "do this instead" items of an assessed call (the model's rewrites, checked)."""
+    picked = pick(call, results, rubric)
     # Two at a time: the embedded server runs two requests in parallel slots.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = list(pool.map(lambda item: _one_advice(call, rubric, *item), picked))
+        done = list(pool.map(lambda item: one_advice(call, rubric, *item), picked))
     # Warnings are added here in advice order, not by the worker threads, so that the same
     # call gives the same report on every run.
     call.warnings.extend(warning for _, warning in done if warning)
     return [advice for advice, _ in done]
 
 
-def _one_advice(call: CallEvidence, rubric: Rubric, result: PrincipleResult,
+def one_advice(call: CallEvidence, rubric: Rubric, result: PrincipleResult,
                 ev: Evidence) -> tuple[Advice, str | None]:
     """One "do this instead" item (the model's checked rewrite, or the rubric's example),
     and the warning to show when the model's rewrites were rejected."""

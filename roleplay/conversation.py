@@ -9,6 +9,8 @@ CONTRACT (the web app, the CLI and the eval harness are written against it):
     engine.reply(session, text) -> Turn                   # the same, without streaming
     engine.retry(session) -> Iterator[ReplyEvent]         # answer a saved trainee turn again
     engine.resume(session_id, personas) -> Session        # every committed turn, from the store
+    engine.gate: ReplyGate                                # busy while a reply is being made
+    engine.on_reply = scorer.prepare                      # called after each stored reply
 
 A BackendError raised from stream()/retry() leaves the trainee turn saved and
 `session.transcript.awaiting_reply` True, so the caller can offer retry().
@@ -19,7 +21,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +55,40 @@ REGENERATIONS = 2
 # The first attempt is the one the persona was tuned on; regenerations get more randomness,
 # since repeating the same sampling on the same prompt tends to repeat the same break.
 TEMPERATURES = (0.7, 0.9, 1.0)
+
+
+class ReplyGate:
+    """Busy while the engine appraises a line, warms a prompt or streams a reply.
+
+    Background work on the same model server (`roleplay.scoring.Scorer`) waits for it to be
+    idle before each of its calls, so a reply is never slowed by scoring.
+    """
+
+    def __init__(self) -> None:
+        self._idle = threading.Condition()
+        self._active = 0
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Mark the model as in use for the duration of the block."""
+        with self._idle:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    @property
+    def is_busy(self) -> bool:
+        """Whether a reply (or a warm-up) is being made now."""
+        return self._active > 0
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is being made; False if `timeout` seconds passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
 
 
 @dataclass(frozen=True)
@@ -161,8 +198,12 @@ class ConversationEngine:
 
     def __init__(self, model: CustomerModel, store: TranscriptStore, prompts_dir: Path,
                  context_tokens: int = 4096, max_tokens: int = MAX_TOKENS,
-                 appraiser: Appraiser | None = None):
+                 appraiser: Appraiser | None = None, gate: ReplyGate | None = None):
         self.model = model
+        self.gate = gate or ReplyGate()
+        # Called with the session id after each customer reply is stored; the web app sets
+        # it to `Scorer.prepare`, which must return at once (it queues background work).
+        self.on_reply: Callable[[str], None] | None = None
         # Decides the moves of each trainee line; the phrase lists unless one is given.
         self.appraiser: Appraiser = appraiser or LexicalAppraiser()
         self.store = store
@@ -231,7 +272,8 @@ class ConversationEngine:
 
         def run() -> None:
             try:
-                self.model.warm(prompt)
+                with self.gate.busy():
+                    self.model.warm(prompt)
             except RoleplayError as err:
                 # Only a speed-up: the first reply will process the prompt itself, and
                 # report the backend's problem if it persists.
@@ -260,6 +302,10 @@ class ConversationEngine:
 
     def stream(self, session: Session, text: str) -> Iterator[ReplyEvent]:
         """Save and appraise the trainee turn, then stream the customer's checked reply."""
+        with self.gate.busy():
+            yield from self._stream(session, text)
+
+    def _stream(self, session: Session, text: str) -> Iterator[ReplyEvent]:
         text = text.strip()
         if not text:
             raise RoleplayError("the trainee line is empty; type what you would say")
@@ -282,7 +328,8 @@ class ConversationEngine:
         if not session.transcript.awaiting_reply:
             raise RoleplayError("the last turn already has the customer's reply; "
                                 "there is nothing to retry")
-        yield from self._answer(session)
+        with self.gate.busy():
+            yield from self._answer(session)
 
     def reply(self, session: Session, text: str) -> Turn:
         """Like stream(), returning only the saved customer turn."""
@@ -361,6 +408,8 @@ class ConversationEngine:
         turn = Turn(role="customer", content=content, rung_after=rung, model=self.model.name)
         self.store.add_turn(session.session_id, turn)
         session.transcript.turns.append(turn)
+        if self.on_reply is not None:
+            self.on_reply(session.session_id)
         return Reply(turn=turn)
 
 

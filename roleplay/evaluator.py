@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 
 from roleplay.advice import advise
+from roleplay.appraisal import Appraiser
 from roleplay.errors import TranscriptError
 from roleplay.evidence import (
     CallEvidence,
@@ -40,12 +41,12 @@ from roleplay.evidence import (
 )
 from roleplay.judge import Judge
 from roleplay.personas import Persona
-from roleplay.report import STATUS_SCORE, EvaluationReport, Evidence, PrincipleResult
+from roleplay.report import STATUS_SCORE, Advice, EvaluationReport, Evidence, PrincipleResult
 from roleplay.rubric import Principle, Rubric
 from roleplay.signals import CueKind, Signal
 from roleplay.transcript import Transcript
 
-__all__ = ["evaluate", "mask_grader_text"]
+__all__ = ["assess", "build_report", "evaluate", "mask_grader_text"]
 
 log = logging.getLogger(__name__)
 
@@ -254,32 +255,57 @@ def _overall(results: list[PrincipleResult], rubric: Rubric) -> float | None:
         weight += w
     return round(total / weight, 1) if weight else None
 
-def evaluate(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,
-             persona: Persona | None = None, advice: bool = True) -> EvaluationReport:
-    """Score `transcript` against `rubric`; the judge model is optional (detectors only without).
+MODEL_MOVE_CONFIDENCE = 0.0
+"""A model move of the appraisal counts as evidence from this confidence on (its own
+per-kind thresholds already decided that the move was made)."""
 
-    `advice=False` skips the "do this instead" rewrites, which never change a score (the eval
-    harness uses it to measure scores faster).
-    """
+
+def assess(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,
+           persona: Persona | None = None, appraiser: Appraiser | None = None,
+           min_confidence: float = MODEL_MOVE_CONFIDENCE,
+           ) -> tuple[CallEvidence, list[PrincipleResult]]:
+    """Steps 1-4: the call's evidence and every principle's verified result (no rewrite)."""
     if not any(t.role == "trainee" and t.content.strip() for t in transcript.turns):
         raise TranscriptError("the transcript has no trainee turn to evaluate")
-    call = CallEvidence(transcript, rubric, judge, persona)
+    call = CallEvidence(transcript, rubric, judge, persona, appraiser, min_confidence)
     results = [_judge_principle(call, principle) for principle in rubric.principles]
-    results = _verify(results, transcript, call.warnings)
-    items = advise(call, results, rubric) if advice else []
+    return call, _verify(results, transcript, call.warnings)
+
+
+def build_report(call: CallEvidence, results: list[PrincipleResult],
+                 items: list[Advice]) -> EvaluationReport:
+    """The report of an assessed call with the advice given so far."""
+    warnings = list(call.warnings)
+    judge = call.judge
     if judge is None:
-        call.warnings.append("no judge model: empathy and next-step were judged by phrase "
-                             "detectors only, and advice shows the rubric's examples")
+        warnings.append("no judge model: empathy and next-step were judged by phrase "
+                        "detectors and the appraisal only, and advice shows the rubric's "
+                        "examples")
     else:
-        off = [c for c in rubric.model_checks if not call.usable(c)]
+        off = [c for c in call.rubric.model_checks if not call.usable(c)]
         if off:
-            call.warnings.append(f"the model's {', '.join(off)} check(s) are switched off for "
-                                 f"language '{call.language}' (calibration found no signal); "
-                                 "phrase detectors only")
-    mood = [r.value for r in transcript.mood_path()] or None
+            warnings.append(f"the model's {', '.join(off)} check(s) are switched off for "
+                            f"language '{call.language}' (calibration found no signal); "
+                            "phrase detectors and the appraisal only")
+    mood = [r.value for r in call.transcript.mood_path()] or None
     return EvaluationReport(
-        overall_score=_overall(results, rubric), principles=results, advice=items,
+        overall_score=_overall(results, call.rubric), principles=results, advice=items,
         mood_path=mood, language=call.language,
         judge_model=judge.model_name if judge else None,
-        warnings=list(dict.fromkeys(call.warnings)),
+        warnings=list(dict.fromkeys(warnings)),
     )
+
+
+def evaluate(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,
+             persona: Persona | None = None, advice: bool = True,
+             appraiser: Appraiser | None = None,
+             min_confidence: float = MODEL_MOVE_CONFIDENCE) -> EvaluationReport:
+    """Score `transcript` against `rubric`; the judge model is optional (detectors only without).
+
+    `appraiser` hears the trainee turns that have no stored moves (`Turn.moves`); without
+    one such turns get the phrase lists alone. `advice=False` skips the "do this instead"
+    rewrites, which never change a score (the eval harness uses it to measure scores faster).
+    """
+    call, results = assess(transcript, rubric, judge, persona, appraiser, min_confidence)
+    items = advise(call, results, rubric) if advice else []
+    return build_report(call, results, items)

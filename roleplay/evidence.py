@@ -3,6 +3,13 @@
 The transcript is read once: grader-directed text is found and removed from what later steps
 see, the detectors run on every turn, and the judge's yes/no answers are cached per turn.
 Quotes are cut from the turn they cite, and a quote that is not verbatim there is dropped.
+
+A trainee turn's evidence is its appraisal (`roleplay.appraisal`): every phrase the lists
+find (all hits, as the rules have always read them, not only the first per kind that the
+appraisal keeps) plus the model layer's moves, taken from `Turn.moves` when the call stored
+them and else from the appraiser the caller passes in. A model move counts from
+`min_confidence` on, never on grader-directed text: a stored model move whose quote overlaps
+a grader sentence is dropped, and an unstored turn with grader text is appraised without it.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from roleplay.appraisal import Appraiser, Move
 from roleplay.judge import CheckResult, Judge
 from roleplay.personas import Persona
 from roleplay.report import Evidence
@@ -71,6 +79,52 @@ def mask_grader_text(text: str) -> str:
     return remove_spans(text, grader_spans(text))
 
 
+MOSTLY_GRADER = 0.5
+"""A line whose text outside grader sentences is under this share of it gets no model move."""
+
+
+def model_signals(content: str, spans: list[tuple[int, int]], stored: list[Move] | None,
+                  appraiser: Appraiser | None, language: str | None,
+                  customer_name: str | None, min_confidence: float) -> list[Signal]:
+    """The model layer's moves on one trainee line, as signals quoting the line verbatim.
+
+    Stored moves are used when the line has no grader text; otherwise (and for a line never
+    appraised) the appraiser hears the line with the grader sentences removed, so an appended
+    "score this 5/5" neither adds nor removes a move, and the quote is the longest stretch of
+    the line outside them.
+    """
+    masked = remove_spans(content, spans)
+    if spans and len(masked) < MOSTLY_GRADER * len(content.strip()):
+        return []
+    if stored is not None and (not spans or appraiser is None):
+        # The call's own appraisal, with its quotes; on grader text only what lies outside.
+        found = [(m, m.quote, m.start) for m in stored if not _overlaps(m.start, m.end, spans)]
+    elif appraiser is not None and masked:
+        quote, start = _longest_clean(content, spans)
+        found = [(m, quote, start) for m in appraiser.appraise(masked, language,
+                                                               customer_name).moves]
+    else:
+        return []
+    return [Signal(kind=m.kind, quote=q, start=s, end=s + len(q)) for m, q, s in found
+            if m.source == "model" and m.confidence >= min_confidence
+            and q and content[s:s + len(q)] == q]
+
+
+def _longest_clean(content: str, spans: list[tuple[int, int]]) -> tuple[str, int]:
+    """The longest stripped stretch of `content` outside `spans`, and where it starts."""
+    pieces, pos = [], 0
+    for s, e in sorted(spans) + [(len(content), len(content))]:
+        pieces.append((pos, s))
+        pos = max(pos, e)
+    best = ("", 0)
+    for s, e in pieces:
+        raw = content[s:e]
+        text = raw.strip()
+        if len(text) > len(best[0]):
+            best = (text, s + raw.find(text))
+    return best
+
+
 def lead_sentence(text: str, limit: int = 200) -> str:
     """Return the first sentence of `text` (a verbatim substring), cut at `limit` characters."""
     return first_sentence(text, limit)
@@ -80,7 +134,8 @@ class CallEvidence:
     """Everything the rules need about one transcript, computed once."""
 
     def __init__(self, transcript: Transcript, rubric: Rubric, judge: Judge | None,
-                 persona: Persona | None):
+                 persona: Persona | None, appraiser: Appraiser | None = None,
+                 min_confidence: float = 0.0):
         self.transcript = transcript
         self.rubric = rubric
         self.judge = judge
@@ -104,6 +159,11 @@ class CallEvidence:
             if turn.role == "trainee":
                 info.signals = [s for s in detect(turn.content, self.language, customer_name)
                                 if not _overlaps(s.start, s.end, spans)]
+                heard = info.kinds()
+                info.signals += [s for s in model_signals(
+                    turn.content, spans, turn.moves, appraiser, self.language, customer_name,
+                    min_confidence) if s.kind not in heard]
+                info.signals.sort(key=lambda s: s.start)
             else:
                 info.cues = [c for c in detect_customer(turn.content, self.language)
                              if not _overlaps(c.start, c.end, spans)]
@@ -182,11 +242,15 @@ class CallEvidence:
             return None
         key = (check_id, turn.idx)
         if key not in self._checks:
-            before = [t for t in self.turns if t.idx < turn.idx and t.role == "customer"]
-            customer = before[-1].masked if before else ""
-            question = self.rubric.model_checks[check_id].question
-            self._checks[key] = self.judge.p_yes(question, customer, turn.masked)
+            self._checks[key] = self.judge.p_yes(*self.check_args(check_id, turn))
         return self._checks[key]
+
+    def check_args(self, check_id: str, turn: TurnEvidence) -> tuple[str, str, str]:
+        """What the judge is shown for a check of `turn`: the question, the customer's line
+        before it and the turn, both without grader text."""
+        before = [t for t in self.turns if t.idx < turn.idx and t.role == "customer"]
+        customer = before[-1].masked if before else ""
+        return self.rubric.model_checks[check_id].question, customer, turn.masked
 
     def threshold(self, check_id: str) -> float:
         default = self.rubric.model_checks[check_id].default_threshold

@@ -17,12 +17,15 @@ raw text, and the principle ends `unscored`. A stronger model behind `ROLEPLAY_E
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import openai
 from langchain_core.language_models import BaseChatModel
@@ -79,6 +82,14 @@ class RewriteResult:
     text: str | None
     raw: list[str] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
+
+
+class CheckCache(Protocol):
+    """Where answered yes/no checks are kept (`roleplay.scoring.ResultCache`)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
 
 
 def _split(rendered: str, path: str) -> tuple[str, str]:
@@ -170,6 +181,30 @@ class Judge:
         self._rewrite_prompt.check({"language_name", "title", "description", "quote", "problem",
                                     "good_example", "customer", "agent"})
         self._on_error = on_error
+        self.cache: CheckCache | None = None
+
+    def with_cache(self, cache: CheckCache) -> Judge:
+        """Return this judge answering each yes/no check once: an answer read from the
+        log-probabilities is kept in `cache` under the model, the prompt and the turn."""
+        cached = copy.copy(self)
+        cached.cache = cache
+        return cached
+
+    def check_key(self, question: str, customer: str, agent: str) -> str:
+        """The cache key of one check: the model and every word the model is shown."""
+        text = "\x1f".join((self.model_name, str(self._check_prompt.path), question,
+                            customer or "", agent))
+        return "check:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def cached_check(self, question: str, customer: str, agent: str) -> CheckResult | None:
+        """The kept answer of a check, or None when it was never answered (or no cache)."""
+        if self.cache is None:
+            return None
+        found = self.cache.get(self.check_key(question, customer, agent))
+        if found is None:
+            return None
+        data = json.loads(found)
+        return CheckResult(p_yes=float(data["p_yes"]), raw=str(data["raw"]))
 
     def __repr__(self) -> str:
         return f"Judge(model={self.model_name!r}, features={self.features.names()})"
@@ -211,7 +246,21 @@ class Judge:
             raise _CallFailed(f"{type(err).__name__}: {err}") from err
 
     def p_yes(self, question: str, customer: str, agent: str) -> CheckResult:
-        """Ask `question` about the agent's reply; return P(yes) from the log-probabilities."""
+        """Ask `question` about the agent's reply; return P(yes) from the log-probabilities.
+
+        With a cache (`with_cache`) a check answered before is not asked again; an answer
+        that could not be read is not kept, so it is asked again next time.
+        """
+        kept = self.cached_check(question, customer, agent)
+        if kept is not None:
+            return kept
+        result = self._ask(question, customer, agent)
+        if self.cache is not None and result.p_yes is not None:
+            self.cache.put(self.check_key(question, customer, agent),
+                           json.dumps({"p_yes": result.p_yes, "raw": result.raw}))
+        return result
+
+    def _ask(self, question: str, customer: str, agent: str) -> CheckResult:
         rendered = self._check_prompt.render(question=question, customer=customer or "(nothing)",
                                              agent=agent)
         system, user = _split(rendered, str(self._check_prompt.path))

@@ -125,11 +125,17 @@ def inputs_from_settings(settings: Settings, sections: Sequence[Section] = SECTI
         inputs.dev_items, inputs.heldout_calls = select_from(
             [load_dev_set(files.dev_set), load_dev_set(files.heldout_calls, split="heldout")],
             case_ids)
+        from roleplay.appraisal import appraiser_from_settings
+
         judge = Judge.from_settings(settings) if judge_model else None
         # advice=False: the rewrites change no score or status and are the slowest step; the
-        # harness measures scoring, the evaluator's own tests cover the advice.
+        # harness measures scoring, the evaluator's own tests cover the advice. The dev
+        # transcripts store no moves, so the evaluator appraises their trainee turns with the
+        # engine's appraiser (the phrase lists alone when no model is called).
         inputs.evaluate = partial(evaluate, rubric=load_rubric(files.rubric), judge=judge,
-                                  advice=False)
+                                  advice=False,
+                                  appraiser=appraiser_from_settings(settings) if judge_model
+                                  else None)
     return inputs
 
 

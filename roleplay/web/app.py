@@ -42,6 +42,7 @@ from roleplay.web.gate import Gate, LoginGate, LoginThrottle
 from roleplay.web.history import history_view
 from roleplay.web.page import URL_JS, Updates, identity
 from roleplay.web.practice import Practice, practice_view
+from roleplay.web.reports import Scorer
 from roleplay.web.trainer import trainer_view
 
 __all__ = ["Identity", "NotAllowed", "WebApp", "app_from_settings", "build_app", "launch_app"]
@@ -55,10 +56,11 @@ class Page(gr.Blocks):
 
 def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settings: Settings,
               evaluate_fn: EvaluateFn, markdown_fn: MarkdownFn, users: Users | None = None,
-              files_dir: Path | None = None) -> Page:
-    """Return the app's Blocks; serve it with launch_app()."""
+              files_dir: Path | None = None, scorer: Scorer | None = None) -> Page:
+    """Return the app's Blocks; serve it with launch_app(). With `scorer`, End call shows
+    the scores at once and streams the advice in; without, `evaluate_fn` scores the call."""
     app = WebApp(engine, store, personas_dir, settings, evaluate_fn, markdown_fn, users,
-                 files_dir)
+                 files_dir, scorer)
     with Page(title="Roleplay – customer-service training", analytics_enabled=False,
               fill_width=False) as demo:
         demo.webapp = app
@@ -161,6 +163,13 @@ def app_from_settings(settings: Settings) -> tuple[Page, Users | None]:
     store = SqliteStore(settings.db_path)
     engine = ConversationEngine.from_settings(settings, store)
     judge = Judge.from_settings(settings)
+    # The judge's checks and rewrites are prepared after each reply, in the model's idle time.
+    from roleplay.personas import scan_personas
+    from roleplay.scoring import Scorer
+
+    scorer = Scorer(rubric, judge, engine.appraiser, store, gate=engine.gate,
+                    personas=lambda: scan_personas([settings.personas_dir])[0])
+    engine.on_reply = scorer.prepare
 
     def evaluate_call(transcript: Transcript, persona: Persona) -> EvaluationReport:
         return evaluate(transcript, rubric, judge=judge, persona=persona)
