@@ -19,20 +19,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from matplotlib.figure import Figure
-
 from roleplay.config import Settings
 from roleplay.conversation import MoodUpdate, Reply, ReplyEvent, Restart, Session, Token
 from roleplay.errors import BackendError, PersonaError, Problem, RoleplayError, StoreError
 from roleplay.limits import line_problem
 from roleplay.personas import Persona, parse_persona, scan_personas
-from roleplay.report import EvaluationReport
 from roleplay.store import SessionInfo, TranscriptStore
-from roleplay.transcript import Transcript
 from roleplay.users import Role, Users
 from roleplay.web import render
 from roleplay.web.cookies import BrowserCookies
 from roleplay.web.publish import PASTED, publish_persona
+from roleplay.web.reports import EvaluateFn, MarkdownFn, Reports, ReportView, Scorer
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +48,6 @@ class Engine(Protocol):
     def resume(self, session_id: str, personas: dict[str, Persona]) -> Session: ...
     def stream(self, session: Session, text: str) -> Iterator[ReplyEvent]: ...
     def retry(self, session: Session) -> Iterator[ReplyEvent]: ...
-
-
-EvaluateFn = Callable[[Transcript, Persona], EvaluationReport]
-"""Scores a finished call: evaluate(transcript, rubric, judge, persona) with the rest bound."""
-
-MarkdownFn = Callable[[EvaluationReport], str]
-"""Renders a report as Markdown for download (roleplay.report.render_markdown)."""
 
 
 @dataclass(frozen=True)
@@ -88,24 +78,13 @@ class CallView:
     """The customer is still answering: Send and End call wait."""
 
 
-@dataclass
-class ReportView:
-    """What a report panel shows: the HTML, the mood plot and the two download files."""
-
-    html: str
-    plot: Figure | None
-    markdown_file: Path | None
-    json_file: Path | None
-    rescore: bool = False
-    """Offer to score the call (again): it has no report, or its saved one no longer loads."""
-
-
 class WebApp:
     """Every action of the page, written against the engine, the store and the personas."""
 
     def __init__(self, engine: Engine, store: TranscriptStore, personas_dir: Path,
                  settings: Settings, evaluate_fn: EvaluateFn, markdown_fn: MarkdownFn,
-                 users: Users | None = None, files_dir: Path | None = None):
+                 users: Users | None = None, files_dir: Path | None = None,
+                 scorer: Scorer | None = None):
         self.engine = engine
         self.store = store
         self.personas_dir = personas_dir
@@ -115,6 +94,9 @@ class WebApp:
         self.users = users
         # Report downloads are written here; Gradio serves files from the temp directory.
         self.files_dir = files_dir or Path(tempfile.mkdtemp(prefix="roleplay-reports-"))
+        self.reports = Reports(store, evaluate_fn, markdown_fn, self.files_dir, scorer)
+        """Scores and renders reports: with `scorer`, scores at End call and advice streamed
+        (the engine's `on_reply` hook calls scorer.prepare after each stored reply)."""
         # Sessions whose reply is being generated. Disabled buttons are only a hint: a second
         # tab, the Enter key or a script can still ask, and two replies at once (or ending the
         # call mid-reply) would interleave turns in the store.
@@ -352,44 +334,48 @@ class WebApp:
     # --- reports -------------------------------------------------------------------------
 
     def end(self, session: Session, who: Identity) -> ReportView:
-        """End the call and score it; the report is saved with the session."""
+        """End the call and score it; the final report is saved with the session."""
+        *_, last = self.end_stream(session, who)
+        return last
+
+    def end_stream(self, session: Session, who: Identity) -> Iterator[ReportView]:
+        """End the call and yield its report: the scores first, then as advice comes in."""
         self.owned_session(session.session_id, who)
         # Claimed like a reply, so no line can be added while the call is being closed.
         with self._answering(session.session_id):
             if self.store.info(session.session_id).ended_at is None:
                 self.store.end_session(session.session_id)
-        return self.score(session.session_id, session.persona, prefix="r")
+        yield from self.score(session.session_id, session.persona, prefix="r")
 
-    def score(self, session_id: str, persona: Persona | None, prefix: str) -> ReportView:
-        """Evaluate a stored call, save the report, and return its view."""
+    def score(self, session_id: str, persona: Persona | None, prefix: str
+              ) -> Iterator[ReportView]:
+        """Evaluate a stored call and yield its view as it fills in; each one is saved."""
         transcript = self.store.load(session_id)
         if not any(t.role == "trainee" for t in transcript.turns):
-            return ReportView(render.notice_box(
+            yield ReportView(render.notice_box(
                 "You ended the call before saying anything, so there is nothing to score."),
                 None, None, None)
+            return
         if persona is None:
             persona = self.personas().get(transcript.persona_id or "")
             if persona is None:
                 raise PersonaError([Problem(str(self.personas_dir), None, "id",
                                             f"the scenario '{transcript.persona_id}' is gone",
                                             "a trainer can publish it again")])
-        report = self.evaluate_fn(transcript, persona)
-        self.store.save_report(session_id, report)
-        return self.report_view(session_id, report, transcript, prefix)
-
-    def report_view(self, session_id: str, report: EvaluationReport, transcript: Transcript,
-                    prefix: str) -> ReportView:
-        md, js = render.write_report_files(report, self.markdown_fn(report), session_id,
-                                           self.files_dir)
-        return ReportView(render.report_html(report, transcript, prefix),
-                          render.mood_figure(transcript), md, js)
+        yield from self.reports.stream(session_id, transcript, persona, prefix)
 
     def score_stored(self, session_id: str, who: Identity, prefix: str) -> ReportView:
-        """Score one of `who`'s ended calls that has no report yet."""
+        """Score one of `who`'s ended calls (again); return the final view."""
+        *_, last = self.score_stored_stream(session_id, who, prefix)
+        return last
+
+    def score_stored_stream(self, session_id: str, who: Identity,
+                            prefix: str) -> Iterator[ReportView]:
+        """Score one of `who`'s ended calls (again), yielding its view as it fills in."""
         info = self.owned_session(session_id, who)
         if info.ended_at is None:
             raise NotAllowed("this call is not finished; continue it and press End call")
-        return self.score(session_id, None, prefix)
+        yield from self.score(session_id, None, prefix)
 
     def stored_report(self, session_id: str, who: Identity, prefix: str) -> ReportView | None:
         """The saved report of one of `who`'s sessions, or None if it was never scored.
@@ -405,7 +391,7 @@ class WebApp:
                               None, None, rescore=True)
         if report is None:
             return None
-        return self.report_view(session_id, report, transcript, prefix)
+        return self.reports.stored(session_id, report, transcript, prefix)
 
     # --- history -------------------------------------------------------------------------
 

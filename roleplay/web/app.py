@@ -174,8 +174,9 @@ def app_from_settings(settings: Settings) -> tuple[Page, Users | None]:
     def evaluate_call(transcript: Transcript, persona: Persona) -> EvaluationReport:
         return evaluate(transcript, rubric, judge=judge, persona=persona)
 
+    # With the scorer, End call shows the scores at once and streams the advice in.
     demo = build_app(engine, store, settings.personas_dir, settings, evaluate_call,
-                     render_markdown, users)
+                     render_markdown, users, scorer=scorer)
     return demo, users
 
 

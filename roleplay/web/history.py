@@ -94,13 +94,12 @@ def history_view(app: WebApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textbox,
     def score_call(session_id: str | None, typed: str | None,
                    request: gr.Request) -> Iterator[Updates]:
         me = who(app, request, typed)
-        yield shown(None, render.notice_box("Scoring the call… this can take a minute."))
+        yield shown(None, render.notice_box("Scoring the call…"))
         try:
-            view = app.score_stored(session_id or "", me, "h")
+            for view in app.score_stored_stream(session_id or "", me, "h"):
+                yield shown(view)
         except RoleplayError as err:
             yield shown(None, render.error_box(message(err)), score=True)
-            return
-        yield shown(view)
 
     tab.select(show_history, inputs=[name_box], outputs=outputs, concurrency_limit=None)
     table.select(open_history, inputs=[ids, name_box], outputs=outputs, concurrency_limit=None)

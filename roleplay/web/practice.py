@@ -150,18 +150,19 @@ def practice_view(app: WebApp, demo: gr.Blocks, name_box: gr.Textbox,
         me = own_call(app, session, request)
         yield {picker_col: gr.Column(visible=False), call_col: gr.Column(visible=False),
                report_col: gr.Column(visible=True), rescore_btn: gr.Button(visible=False),
-               report_html: render.notice_box("Call ended. Scoring it against the "
-                                              "principles… this can take a minute."),
+               report_html: render.notice_box(
+                   "Call ended. Scoring it against the principles…"
+                   + ("" if app.reports.scorer else " this can take a minute.")),
                mood_plot: render.mood_figure(session.transcript),
                dl_md: gr.DownloadButton(visible=False), dl_json: gr.DownloadButton(visible=False)}
         try:
-            report = app.end(session, me)
+            # With a scorer the scores come at once, then the report again per rewrite.
+            for report in app.end_stream(session, me):
+                yield view.show_report(report, session.session_id)
         except RoleplayError as err:
             yield {report_html: render.error_box(f"The call was saved but could not be "
                                                  f"scored: {message(err)}"),
                    rescore_btn: gr.Button(visible=True)}
-            return
-        yield view.show_report(report, session.session_id)
 
     def rescore(session: Session | None, request: gr.Request) -> Iterator[Updates]:
         yield from end_call(session, request)

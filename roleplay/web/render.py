@@ -41,7 +41,7 @@ CSS = """
 .rp-ladder div.rp-now { opacity: 1; font-weight: bold; outline: 3px solid var(--body-text-color); }
 .rp-report .rp-score { font-size: 2em; font-weight: bold; }
 .rp-status { display: inline-block; padding: 1px 8px; border-radius: 999px; color: #fff;
-             font-size: 0.85em; }
+             font-size: 0.85em; white-space: nowrap; }
 .rp-status-met { background: #2e7d32; } .rp-status-partly { background: #f2a900; }
 .rp-status-violated { background: #b71c1c; } .rp-status-not_applicable { background: #757575; }
 .rp-status-unscored { background: #455a64; }
@@ -196,7 +196,8 @@ def report_html(report: EvaluationReport, transcript: Transcript, prefix: str = 
     parts.append(f'<details class="rp-all"><summary><b>Every principle</b> '
                  f"({len(shape.table)} came up)</summary>")
     if shape.table:
-        parts.append('<table class="rp-principles">'
+        parts.append('<table class="rp-principles"><tr><th>Status</th><th>Principle</th>'
+                     "<th>Score</th><th>Why, and your words</th></tr>"
                      + "".join(_principle_html(p, transcript, prefix) for p in shape.table)
                      + "</table>")
     if shape.quiet:

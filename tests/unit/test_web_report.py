@@ -4,8 +4,17 @@ the ones that did not in one line."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
+import pytest
+from fake_engine import FakeEngine, FakeScorer
+
+from roleplay.config import Settings
+from roleplay.conversation import Session
+from roleplay.errors import BackendError
+from roleplay.personas import Persona
 from roleplay.report import (
     Advice,
     EvaluationReport,
@@ -13,8 +22,10 @@ from roleplay.report import (
     PrincipleResult,
     render_markdown,
 )
+from roleplay.store import SqliteStore
 from roleplay.transcript import Transcript, Turn
 from roleplay.web import render
+from roleplay.web.actions import Identity, WebApp
 
 CALL = Transcript(session_id="s1", turns=[
     Turn(role="customer", content="My parcel is three days late!"),
@@ -119,3 +130,75 @@ def test_the_markdown_has_the_same_order_and_folds_the_table() -> None:
     assert "Instead: \"Let's get it to you by Friday.\"" in md
     table = md[md.index("| Principle |"):md.index("**Did not come up:**")]
     assert "Cursing Boundary" not in table and "Plain Language" not in table
+
+
+# --- scores at once, advice streamed in (WebApp with a scorer) ----------------------------
+
+ANN = Identity("ann", "trainee", "ann-browser")
+MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
+    encoding="utf-8")
+
+
+@pytest.fixture
+def scored_app(tmp_path: Path) -> tuple[WebApp, FakeScorer, SqliteStore]:
+    personas = tmp_path / "personas"
+    personas.mkdir()
+    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    engine = FakeEngine(store)
+    scorer = FakeScorer(store)
+    engine.on_reply = scorer.prepare
+
+    def never(transcript: Transcript, persona: Persona) -> EvaluationReport:
+        raise AssertionError("with a scorer, End call must not run the whole evaluation")
+
+    app = WebApp(engine, store, personas, Settings(personas_dir=personas), never,
+                 render_markdown, files_dir=tmp_path / "files", scorer=scorer)
+    return app, scorer, store
+
+
+def _called(app: WebApp, lines: int) -> Session:
+    session = app.start("late-parcel", ANN)
+    for i in range(lines):
+        list(app.say(session, f"I'm sorry, Maria, let me look at that ({i}).", ANN))
+    return session
+
+
+def test_end_call_shows_the_scores_before_the_advice_and_saves_both(
+        scored_app: tuple[WebApp, FakeScorer, SqliteStore]) -> None:
+    app, scorer, store = scored_app
+    session = _called(app, 3)
+    assert scorer.prepared == [session.session_id] * 3  # once per stored reply
+    views = app.end_stream(session, ANN)
+    first = next(views)  # the advice is still held back: this came without it
+    assert "Overall score: 62 / 100" in first.html  # 62.5: met, violated, partly, met
+    assert first.html.count("Advice on its way") == 2
+    saved = store.load_report(session.session_id)
+    assert saved is not None and saved.advice_status == "pending" and saved.overall_score == 62.5
+    scorer.release.set()
+    one_more, final = list(views)
+    assert one_more.html.count("Advice on its way") == 1
+    assert "Advice on its way" not in final.html and "by 4 pm today" in final.html
+    saved = store.load_report(session.session_id)
+    assert saved is not None and saved.advice_status == "ready" and len(saved.advice) == 2
+    assert final.json_file and json.loads(final.json_file.read_text())["advice_status"] == "ready"
+
+
+def test_advice_that_stops_keeps_the_scores_and_offers_to_score_again(
+        scored_app: tuple[WebApp, FakeScorer, SqliteStore]) -> None:
+    app, scorer, store = scored_app
+    session = _called(app, 2)
+    scorer.fail = BackendError("the model server did not answer")
+    scorer.release.set()
+    *_, last = app.end_stream(session, ANN)
+    assert "could not be finished" in last.html and "did not answer" in last.html
+    assert last.rescore and "Overall score: 62 / 100" in last.html
+    saved = store.load_report(session.session_id)
+    assert saved is not None and saved.overall_score == 62.5 and saved.advice_status == "pending"
+    # Reopened later, the report does not promise advice that is not coming.
+    stored = app.stored_report(session.session_id, ANN, "h")
+    assert stored is not None and stored.rescore
+    assert "was not finished" in stored.html and "Advice on its way" not in stored.html
+    scorer.fail = None
+    again = app.score_stored(session.session_id, ANN, "h")
+    assert "by 4 pm today" in again.html and not again.rescore
