@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay.config import Settings
-from roleplay.embedding import EmbeddingClient
+from roleplay.embedding import MEAN, EmbeddingClient, Recipe
 from roleplay.errors import BackendError, RoleplayError
 from roleplay.signals import HARMFUL, HELPFUL, Signal, SignalKind, detect
 
@@ -147,6 +147,9 @@ class ModelMeta(BaseModel):
     move of that direction gets the most probable kind of it (chosen by CV on dev)."""
     embedding_model: str
     """SHA-256 of the GGUF whose embeddings it was trained on; other embeddings are refused."""
+    embedding_recipe: Recipe = MEAN
+    """How the lines were embedded (pooling, prompt); a client of another recipe is refused.
+    A meta.json from before recipes were recorded was trained on MEAN."""
     dev_sha256: str
     """SHA-256 of the dev.jsonl it was trained on."""
     dev_lines: int
@@ -278,6 +281,11 @@ class ModelAppraiser:
                 f"the appraisal model was trained on embeddings of {model.meta.embedding_model[:12]}"
                 f"…, the embedding server serves {client.model_id[:12]}…; retrain it with "
                 "`roleplay appraise train`")
+        if client.recipe != model.meta.embedding_recipe:
+            raise AppraisalModelError(
+                f"the appraisal model was trained on {model.meta.embedding_recipe.key} "
+                f"embeddings, the client makes {client.recipe.key} ones; retrain it with "
+                "`roleplay appraise train`")
         self.client = client
         self.model = model
         self.name = f"lexicon+model:{model.meta.trained_at:%Y-%m-%d}"
@@ -343,7 +351,8 @@ def appraiser_from_settings(settings: Settings) -> Appraiser:
         model = AppraisalModel.load()
         from roleplay.embedding import embedding_client
 
-        return ModelAppraiser(embedding_client(settings), model)
+        # The server is started for the recipe the model records; ModelAppraiser checks it.
+        return ModelAppraiser(embedding_client(settings, model.meta.embedding_recipe), model)
     except RoleplayError as err:
         return _fall_back(str(err))
 

@@ -301,11 +301,13 @@ def cmd_appraise_train(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from roleplay.appraisal import MODEL_DIR
+    from roleplay.embedding import RECIPES
     from roleplay.harness import moves
 
     dev = Path(args.dev) if args.dev else settings.evals_dir / "moves" / "dev.jsonl"
     lines = moves.load_lines(dev)
-    model, notes = moves.train(lines, moves.cached_embeddings(settings), moves.file_hash(dev))
+    client = moves.cached_embeddings(settings, RECIPES[args.recipe])
+    model, notes = moves.train(lines, client, moves.file_hash(dev))
     out = Path(args.out) if args.out else MODEL_DIR
     model.save(out)
     for note in notes:
@@ -334,7 +336,7 @@ def cmd_appraise_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.lexicon:
         result = moves.measure(lines, LexicalAppraiser())
     else:
-        client = moves.cached_embeddings(settings)
+        client = moves.cached_embeddings(settings, model.meta.embedding_recipe)
         client.embed([line.text for line in lines])  # in batches, before one line at a time
         result = moves.measure(lines, ModelAppraiser(client, model))
     print(moves.scores_json(result) if args.json else moves.render(result))
@@ -435,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = asub.add_parser("train", help="retrain the classifier from evals/moves/dev.jsonl")
     p.add_argument("--dev", metavar="FILE", help="default evals/moves/dev.jsonl")
     p.add_argument("--out", metavar="DIR", help="default roleplay/appraisal_model")
+    p.add_argument("--recipe", default="mean", choices=["mean", "eol"],
+                   help="how lines are embedded: mean-pooled alone (default), or last token "
+                        "after an instruction prompt (roleplay.embedding.RECIPES)")
     p.set_defaults(handler=cmd_appraise_train)
     p = asub.add_parser("eval", help="dev CV scores, or measure on --heldout")
     p.add_argument("--heldout", action="store_true", help="measure on evals/moves/heldout.jsonl")

@@ -7,9 +7,11 @@ pages are shared and the second server costs only its own small context. A separ
 keeps the customer's server exactly as it is (llama.cpp builds a context with embeddings on
 differently, and some versions refuse completions on it).
 
+    Recipe: how a line becomes a vector (the pooling, and a prompt the line is wrapped in)
     EmbeddingClient (protocol): embed(texts) -> one vector per text, shape (n, dim)
       HttpEmbeddingClient: POST {base_url}/embeddings, the OpenAI protocol
-    EmbeddingServer: the in-process embedding server; embedding_client(settings) starts one
+    EmbeddingServer: the in-process embedding server; embedding_client(settings, recipe)
+      starts one per pooling
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 import numpy as np
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from roleplay.config import Settings
 from roleplay.errors import BackendError
@@ -38,10 +41,63 @@ BATCH = 16
 """Lines sent in one embeddings request."""
 
 
+LINE = "{line}"
+"""Where a recipe's template puts the trainee's line."""
+
+
+class Recipe(BaseModel):
+    """How a line becomes a vector: a classifier is only valid on the recipe it was trained on.
+
+    `pooling` "mean" averages the hidden states of every token; "last" takes the last token's,
+    which after a prompt ending in 'in one word:"' is trained to sum up what came before
+    ("PromptEOL", from work on sentence embeddings from decoder models).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pooling: Literal["mean", "last"]
+    template: str = LINE
+    """The text embedded; LINE marks the line (replaced literally: lines may hold braces)."""
+
+    @field_validator("template")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if value.count(LINE) != 1:
+            raise ValueError(f"a recipe's template needs {LINE} exactly once")
+        return value
+
+    def wrap(self, line: str) -> str:
+        """Return the text to embed for `line`."""
+        return self.template.replace(LINE, line)
+
+    @property
+    def key(self) -> str:
+        """A short stable name of the recipe, for cache keys and log lines."""
+        if self == MEAN:
+            return "mean"
+        return f"{self.pooling}-{hashlib.sha256(self.template.encode()).hexdigest()[:8]}"
+
+
+MEAN = Recipe(pooling="mean")
+"""The line alone, mean-pooled: what the first classifier was trained on."""
+
+RECIPES: dict[str, Recipe] = {
+    "mean": MEAN,
+    # Kept short: every token of the prompt is paid for on every turn (the embedding server
+    # reprocesses the whole input; it reuses no prefix for pooled embeddings).
+    "eol": Recipe(pooling="last", template='This is what a customer-service agent typed to an '
+                                          f'upset customer: "{LINE}"\nIn one word, what the '
+                                          'agent did:"'),
+}
+"""The recipes `roleplay appraise train --recipe` knows, by name."""
+
+
 class EmbeddingClient(Protocol):
-    """Turns texts into vectors; `model_id` names the model, so a classifier can check it."""
+    """Turns texts into vectors; `model_id` names the model and `recipe` how lines are
+    embedded, so a classifier can check both."""
 
     model_id: str
+    recipe: Recipe
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -50,9 +106,10 @@ class HttpEmbeddingClient:
     """Embeddings from an OpenAI-compatible `/v1/embeddings` endpoint (llama.cpp serves one)."""
 
     def __init__(self, base_url: str, model_id: str, timeout: float = 30.0,
-                 http_client: httpx.Client | None = None):
+                 http_client: httpx.Client | None = None, recipe: Recipe = MEAN):
         self.base_url = base_url.rstrip("/")
         self.model_id = model_id
+        self.recipe = recipe
         self._http = http_client or httpx.Client(timeout=timeout)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -61,7 +118,8 @@ class HttpEmbeddingClient:
         # Several lines per request: on the loaded 2-core machine 16 lines took 21.6 s in
         # one request and 86.5 s one by one, with the same vectors (cosine 1.0).
         for i in range(0, len(texts), BATCH):
-            vectors.extend(self._batch([t[:MAX_CHARS] or " " for t in texts[i:i + BATCH]]))
+            vectors.extend(self._batch([self.recipe.wrap(t[:MAX_CHARS] or " ")
+                                        for t in texts[i:i + BATCH]]))
         matrix = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1.0, norms)
@@ -105,9 +163,9 @@ def model_id_of(path: Path) -> str:
 
 
 class EmbeddingServer:
-    """llama.cpp's server in embedding mode (mean pooling), inside this process."""
+    """llama.cpp's server in embedding mode (mean or last-token pooling), inside this process."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, pooling: str = "mean"):
         import xllamacpp
 
         from roleplay.embedded import LlamaServer, local_params, model_file
@@ -117,9 +175,13 @@ class EmbeddingServer:
         params.n_parallel = 1
         params.n_ctx = EMBEDDING_CTX
         params.embedding = True
-        # Mean pooling: a causal model's last token mostly predicts the next word; the mean
-        # over the line's tokens carries what the whole line says.
-        params.pooling_type = xllamacpp.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN
+        # Mean pooling for a bare line: a causal model's last token mostly predicts the next
+        # word, the mean over the line's tokens carries what the whole line says. Last-token
+        # pooling only for a recipe whose prompt asks the model to sum the line up.
+        kinds = xllamacpp.llama_pooling_type
+        params.pooling_type = (kinds.LLAMA_POOLING_TYPE_LAST if pooling == "last"
+                               else kinds.LLAMA_POOLING_TYPE_MEAN)
+        self.pooling = pooling
         self._server = LlamaServer(params, "the embedding server", settings.timeout)
         self.base_url = self._server.base_url
         self.model_path = path
@@ -131,22 +193,27 @@ class EmbeddingServer:
 
 
 _started: list[EmbeddingServer] = []
-"""The process's one embedding server, once started (a list, so no `global` is needed)."""
+"""The process's embedding servers, one per pooling, once started (a list: no `global`)."""
 _lock = threading.Lock()
 
 
-def embedding_client(settings: Settings) -> HttpEmbeddingClient:
-    """Start the process's one embedding server if needed and return a client of it."""
+def embedding_client(settings: Settings, recipe: Recipe = MEAN) -> HttpEmbeddingClient:
+    """Start the process's embedding server for `recipe`'s pooling if needed and return a
+    client that embeds lines by `recipe`."""
     with _lock:
-        if not _started:
-            _started.append(EmbeddingServer(settings))
-            atexit.register(stop_embedding_server)
-        server = _started[0]
-    return HttpEmbeddingClient(server.base_url, server.model_id, timeout=settings.timeout)
+        servers = [s for s in _started if s.pooling == recipe.pooling]
+        if not servers:
+            if not _started:
+                atexit.register(stop_embedding_server)
+            servers = [EmbeddingServer(settings, recipe.pooling)]
+            _started.extend(servers)
+        server = servers[0]
+    return HttpEmbeddingClient(server.base_url, server.model_id, timeout=settings.timeout,
+                               recipe=recipe)
 
 
 def stop_embedding_server() -> None:
-    """Stop the embedding server if this process started one."""
+    """Stop the embedding servers this process started."""
     with _lock:
         while _started:
             _started.pop().stop()

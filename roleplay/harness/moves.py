@@ -31,7 +31,7 @@ from roleplay.appraisal import (
     lexical_moves,
 )
 from roleplay.config import Settings
-from roleplay.embedding import EmbeddingClient
+from roleplay.embedding import MEAN, EmbeddingClient, Recipe
 from roleplay.errors import ConfigError
 from roleplay.harness.metrics import PrecisionRecall, precision_recall
 from roleplay.signals import HELPFUL, SignalKind
@@ -88,12 +88,13 @@ class CachedEmbeddings:
     """An EmbeddingClient that keeps every vector it computed in an .npz file.
 
     Retraining after the dev set grows then embeds only the new lines (about 0.3 s each on
-    the embedded model). Keyed by the embedding model and the text.
+    the embedded model). Keyed by the embedding model, the recipe and the text.
     """
 
     def __init__(self, inner: EmbeddingClient, path: Path):
         self.inner = inner
         self.model_id = inner.model_id
+        self.recipe = inner.recipe
         self.path = path
         self._cache: dict[str, np.ndarray] = {}
         if path.is_file():
@@ -101,7 +102,9 @@ class CachedEmbeddings:
                 self._cache = {k: data[k] for k in data.files}
 
     def _key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.model_id}\n{text}".encode()).hexdigest()[:32]
+        # MEAN keeps the key it had before recipes existed, so its cached vectors stay valid.
+        recipe = "" if self.recipe == MEAN else f"{self.recipe.model_dump_json()}\n"
+        return hashlib.sha256(f"{self.model_id}\n{recipe}{text}".encode()).hexdigest()[:32]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return the vectors of `texts`, computing only the ones not cached."""
@@ -117,11 +120,12 @@ class CachedEmbeddings:
         return np.stack([self._cache[self._key(t)] for t in texts])
 
 
-def cached_embeddings(settings: Settings) -> CachedEmbeddings:
-    """Return the embedded model's embeddings (its server started), cached in the cache dir."""
+def cached_embeddings(settings: Settings, recipe: Recipe = MEAN) -> CachedEmbeddings:
+    """Return the embedded model's embeddings by `recipe` (its server started), cached in the
+    cache dir."""
     from roleplay.embedding import embedding_client
 
-    return CachedEmbeddings(embedding_client(settings),
+    return CachedEmbeddings(embedding_client(settings, recipe),
                             settings.cache_dir / "appraisal-embeddings.npz")
 
 
@@ -271,7 +275,8 @@ def train(lines: list[LabelledLine], client: EmbeddingClient, dev_sha256: str
     cv = scores(lines, predicted).model_dump(mode="json")
     meta = ModelMeta(kinds=kinds, thresholds=thresholds,
                      direction_thresholds=direction_thresholds,
-                     embedding_model=client.model_id, dev_sha256=dev_sha256,
+                     embedding_model=client.model_id, embedding_recipe=client.recipe,
+                     dev_sha256=dev_sha256,
                      dev_lines=len(lines), trained_at=datetime.now(UTC), l2=l2, cv=cv)
     notes.append(f"chose l2={l2:g}; {len(kinds)} kinds with a classifier")
     return AppraisalModel(w, b, mean, scale, centres, meta), notes

@@ -26,9 +26,9 @@ from roleplay.appraisal import (
 )
 from roleplay.config import PROJECT_ROOT, Settings
 from roleplay.conversation import ConversationEngine
-from roleplay.embedding import BATCH, HttpEmbeddingClient
+from roleplay.embedding import BATCH, MEAN, RECIPES, HttpEmbeddingClient, Recipe
 from roleplay.errors import BackendError
-from roleplay.harness.moves import LabelledLine, load_lines, scores, train
+from roleplay.harness.moves import CachedEmbeddings, LabelledLine, load_lines, scores, train
 from roleplay.mood import Rung
 from roleplay.personas import find_persona
 from roleplay.signals import SignalKind, detect
@@ -44,6 +44,7 @@ class WordHashEmbeddings:
     """A stand-in for the model's embeddings: a normalised bag of hashed words."""
 
     model_id = "fake-embeddings"
+    recipe = MEAN
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -246,3 +247,66 @@ def test_a_broken_record_names_its_line(tmp_path: Path) -> None:
                     '{"id": "2", "language": "en", "text": "x", "moves": ["nonsense"]}\n')
     with pytest.raises(Exception, match="line 2"):
         load_lines(path)
+
+
+class PromptedEmbeddings(WordHashEmbeddings):
+    """The same fake, standing for embeddings made by the last-token recipe."""
+
+    recipe = RECIPES["eol"]
+
+
+def test_the_http_client_wraps_each_line_in_its_recipe() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        texts = json.loads(request.content)["input"]
+        seen.extend(texts)
+        return httpx.Response(200, json={"data": [{"index": i, "embedding": [1.0, 0.0]}
+                                                  for i in range(len(texts))]})
+
+    recipe = Recipe(pooling="last", template='Agent: "{line}"\nIn one word:"')
+    client = HttpEmbeddingClient("http://x/v1", "m", recipe=recipe,
+                                 http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    client.embed(["use {code} 42", "ok"])
+    # Braces in a line stay as typed: the line is put in literally, not str.format-ted.
+    assert seen == ['Agent: "use {code} 42"\nIn one word:"', 'Agent: "ok"\nIn one word:"']
+
+
+def test_a_recipe_needs_exactly_one_place_for_the_line() -> None:
+    with pytest.raises(ValueError, match="exactly once"):
+        Recipe(pooling="last", template="In one word:")
+    assert RECIPES["eol"].wrap("zqx").count("zqx") == 1 and RECIPES["eol"].key != MEAN.key
+
+
+def test_the_model_records_its_recipe_and_refuses_another(tmp_path: Path) -> None:
+    model, _ = train(_lines(), PromptedEmbeddings(), dev_sha256="test")
+    model.save(tmp_path)
+    loaded = AppraisalModel.load(tmp_path)
+    assert loaded.meta.embedding_recipe == RECIPES["eol"]
+    assert ModelAppraiser(PromptedEmbeddings(), loaded).appraise(BLAME_LINE, "en").kinds
+    with pytest.raises(AppraisalModelError, match="trained on last-.*makes mean ones.*retrain"):
+        ModelAppraiser(WordHashEmbeddings(), loaded)
+
+
+def test_a_meta_file_from_before_recipes_means_mean_pooling(trained: AppraisalModel,
+                                                             tmp_path: Path) -> None:
+    trained.save(tmp_path)
+    meta = json.loads((tmp_path / "meta.json").read_text("utf-8"))
+    del meta["embedding_recipe"]
+    (tmp_path / "meta.json").write_text(json.dumps(meta), "utf-8")
+    assert AppraisalModel.load(tmp_path).meta.embedding_recipe == MEAN
+    meta["embedding_recipe"] = {"pooling": "cls", "template": "{line}"}
+    (tmp_path / "meta.json").write_text(json.dumps(meta), "utf-8")
+    with pytest.raises(AppraisalModelError, match="cannot read"):
+        AppraisalModel.load(tmp_path)
+
+
+def test_cached_vectors_are_kept_apart_by_recipe(tmp_path: Path) -> None:
+    path = tmp_path / "cache.npz"
+    first = WordHashEmbeddings()
+    CachedEmbeddings(first, path).embed(["hello there"])
+    again, prompted = WordHashEmbeddings(), PromptedEmbeddings()
+    CachedEmbeddings(again, path).embed(["hello there"])
+    CachedEmbeddings(prompted, path).embed(["hello there"])
+    assert first.calls == ["hello there"] and again.calls == []
+    assert prompted.calls == ["hello there"]
