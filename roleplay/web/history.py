@@ -106,4 +106,4 @@ def history_view(app: WebApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textbox,
     continue_btn.click(continue_call, inputs=[selected, name_box],
                        outputs=[*practice.outputs, tabs], concurrency_limit=None)
     score_btn.click(score_call, inputs=[selected, name_box], outputs=outputs,
-                    concurrency_id="evaluate", concurrency_limit=1)
+                    concurrency_id="evaluate", concurrency_limit=app.reports.concurrency)

@@ -170,7 +170,7 @@ def practice_view(app: WebApp, demo: gr.Blocks, name_box: gr.Textbox,
     # Scoring takes minutes on a small model; its own queue keeps live calls answering.
     for button, handler in ((end_btn, end_call), (rescore_btn, rescore)):
         button.click(handler, inputs=[panel.state], outputs=view.outputs,
-                     concurrency_id="evaluate", concurrency_limit=1,
+                     concurrency_id="evaluate", concurrency_limit=app.reports.concurrency,
                      show_progress_on=[report_html])
     new_btn.click(lambda: view.show_picker(), outputs=view.outputs, concurrency_limit=None)
     return view

@@ -65,6 +65,9 @@ class ReportView:
     its advice was never finished."""
 
 
+ENDS_AT_ONCE = 8
+"""With a scorer: End calls served at once (each mostly waits for the scorer's worker)."""
+
 UNFINISHED = ("The advice for this call was not finished (the page was closed or the model "
               "stopped). Press Score the call again to write it.")
 
@@ -79,6 +82,14 @@ class Reports:
         self.markdown_fn = markdown_fn
         self.files_dir = files_dir
         self.scorer = scorer
+
+    @property
+    def concurrency(self) -> int:
+        """How many End calls (and re-scores) may run at once. Without a scorer each one is
+        the whole evaluation on the model, so one at a time; with one, the scores need no
+        model and the advice waits for the scorer's own worker, so a trainee's scores never
+        queue behind another trainee's advice."""
+        return 1 if self.scorer is None else ENDS_AT_ONCE
 
     def stream(self, session_id: str, transcript: Transcript, persona: Persona,
                prefix: str) -> Iterator[ReportView]:

@@ -74,19 +74,25 @@ def page(served: Served, chromium: Browser) -> Iterator[Page]:
     context.close()
 
 
-def test_end_call_shows_the_scores_at_once_then_the_advice_streams_in(
-        served: Served, page: Page) -> None:
-    page.goto(served.url)
-    page.get_by_label("Your name").fill("Ann Example")
+def call(page: Page, url: str, name: str, lines: tuple[str, ...] = LINES) -> None:
+    """Open the page as `name` and hold a call of `lines`, each answered."""
+    page.goto(url)
+    page.get_by_label("Your name").fill(name)
     page.locator("#start-late-parcel").click()
     expect(page.locator("#mood-meter")).to_be_visible()
-    for i, line in enumerate(LINES):
+    for i, line in enumerate(lines):
         page.locator("#message textarea").fill(line)
         page.locator("#send").click()
         expect(page.locator('#chat [data-testid="bot"]')).to_have_count(i + 2)
         expect(page.locator("#send")).to_be_enabled()
-    [info] = served.store.list_sessions()
-    assert served.scorer.prepared == [info.session_id] * len(LINES)  # once per stored reply
+
+
+def test_end_call_shows_the_scores_at_once_then_the_advice_streams_in(
+        served: Served, page: Page) -> None:
+    served.scorer.release.clear()
+    call(page, served.url, "Ann Example")
+    [info] = served.store.list_sessions(user="Ann Example")
+    assert served.scorer.prepared.count(info.session_id) == len(LINES)  # once per reply
 
     page.locator("#end-call").click()
     report = page.locator("#report .rp-report")
@@ -119,3 +125,25 @@ def test_end_call_shows_the_scores_at_once_then_the_advice_streams_in(
     page.screenshot(path=str(SCREENSHOTS / "report-advice-in.png"), full_page=True)
     saved = served.store.load_report(info.session_id)
     assert saved is not None and saved.advice_status == "ready" and len(saved.advice) == 2
+
+
+def test_a_trainees_scores_do_not_wait_for_another_trainees_advice(
+        served: Served, chromium: Browser) -> None:
+    served.scorer.release.clear()
+    pages = []
+    for name in ("Bea", "Carl"):
+        context = chromium.new_context()
+        pages.append(context.new_page())
+        call(pages[-1], served.url, name, LINES[:5])
+    bea, carl = pages
+    bea.locator("#end-call").click()
+    expect(bea.locator("#report .rp-report")).to_have_attribute("data-advice", "pending")
+    # Bea's End call is still open, waiting for its advice; Carl's scores come all the same.
+    carl.locator("#end-call").click()
+    expect(carl.locator("#report .rp-score")).to_have_text("Overall score: 62 / 100")
+    expect(carl.locator("#report .rp-report")).to_have_attribute("data-advice", "pending")
+    assert not served.scorer.release.is_set()
+    served.scorer.release.set()
+    for page in pages:
+        expect(page.locator("#report .rp-report")).to_have_attribute("data-advice", "ready")
+        page.context.close()
