@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from fake_engine import FakeEngine, FakeScorer
+from fake_engine import FakeEngine, FakeScorer, fake_evaluate
 
 from roleplay.config import Settings
 from roleplay.conversation import Session
@@ -202,3 +202,29 @@ def test_advice_that_stops_keeps_the_scores_and_offers_to_score_again(
     scorer.fail = None
     again = app.score_stored(session.session_id, ANN, "h")
     assert "by 4 pm today" in again.html and not again.rescore
+
+
+def test_the_page_runs_on_roleplay_scoring_without_a_judge(tmp_path: Path) -> None:
+    # The real Scorer behind the page: with no judge its rewrites are the rubric's examples,
+    # ready at End call, so the first view is the whole report.
+    from roleplay.rubric import load_rubric
+    from roleplay.scoring import Scorer
+
+    personas = tmp_path / "personas"
+    personas.mkdir()
+    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    engine = FakeEngine(store)
+    scorer = Scorer(load_rubric(Settings().prompts_dir / "rubric.yaml"), None, engine.appraiser,
+                    store, gate=engine.gate, personas={})
+    engine.on_reply = scorer.prepare
+    app = WebApp(engine, store, personas, Settings(personas_dir=personas), fake_evaluate,
+                 render_markdown, files_dir=tmp_path / "files", scorer=scorer)
+    session = app.start("late-parcel", ANN)
+    for line in ("calm down, nothing I can do", "someone will get back to you soon"):
+        list(app.say(session, line, ANN))
+    [view] = list(app.end_stream(session, ANN))
+    saved = store.load_report(session.session_id)
+    assert saved is not None and saved.advice_status == "ready" and saved.advice
+    assert f"Overall score: {saved.overall_score:.0f} / 100" in view.html
+    assert "(rubric example)" in view.html and "Advice on its way" not in view.html
