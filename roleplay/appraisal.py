@@ -33,6 +33,7 @@ from roleplay.config import Settings
 from roleplay.embedding import MEAN, EmbeddingClient, Recipe
 from roleplay.errors import BackendError, RoleplayError
 from roleplay.signals import HARMFUL, HELPFUL, Signal, SignalKind, detect
+from roleplay.text import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ class Move(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     """1.0 for a listed phrase; the classifier's probability for a model move."""
     quote: str
-    """The words that show it, `text[start:end]`: the phrase, or the whole line for a model move."""
+    """The words that show it, `text[start:end]`: the phrase, or for a model move the sentence
+    that scores highest for its kind (the whole line if it has one sentence)."""
     start: int
     """Offset of the quote in the line."""
     end: int
@@ -272,10 +274,32 @@ class AppraisalModelError(RoleplayError):
     """The trained appraisal model is missing, unreadable or made for other embeddings."""
 
 
-class ModelAppraiser:
-    """The phrase lists first, then the classifier for every kind they did not find."""
+QUOTE_SENTENCES = 4
+"""A line of 2 to this many sentences has each embedded too (in the same request as the line),
+so a model move quotes its sentence; a longer line is quoted whole, to bound the cost."""
 
-    def __init__(self, client: EmbeddingClient, model: AppraisalModel):
+
+def quotable_sentences(text: str) -> list[tuple[int, int]]:
+    """Return the stripped (start, end) of each sentence of `text` with a letter or digit."""
+    spans = []
+    for start, end in sentence_spans(text):
+        piece = text[start:end]
+        if any(ch.isalnum() for ch in piece):
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, start + len(piece.rstrip())))
+    return spans
+
+
+class ModelAppraiser:
+    """The phrase lists first, then the classifier for every kind they did not find.
+
+    Whether a move is made is decided on the whole line's embedding (that is what the
+    classifier was trained and measured on); which sentence to quote for it, by the same
+    kind's classifier on each sentence's embedding.
+    """
+
+    def __init__(self, client: EmbeddingClient, model: AppraisalModel,
+                 quote_sentences: bool = True):
         if client.model_id != model.meta.embedding_model:
             raise AppraisalModelError(
                 f"the appraisal model was trained on embeddings of {model.meta.embedding_model[:12]}"
@@ -288,6 +312,7 @@ class ModelAppraiser:
                 "`roleplay appraise train`")
         self.client = client
         self.model = model
+        self.quote_sentences = quote_sentences
         self.name = f"lexicon+model:{model.meta.trained_at:%Y-%m-%d}"
 
     def probabilities(self, texts: list[str], languages: list[str | None]) -> np.ndarray:
@@ -300,22 +325,28 @@ class ModelAppraiser:
         """Return the lexicon's moves plus the classifier's moves above their thresholds."""
         moves = lexical_moves(text, language, customer_name)
         found = {m.kind for m in moves}
+        stripped = text.strip()
+        start = text.find(stripped) if stripped else 0
+        spans = quotable_sentences(text) if self.quote_sentences else []
+        if not 2 <= len(spans) <= QUOTE_SENTENCES:
+            spans = [(start, start + len(stripped))]
+        pieces = [text] + ([text[a:b] for a, b in spans] if len(spans) > 1 else [])
         try:
-            probs = self.probabilities([text], [language])[0]
+            every = self.probabilities(pieces, [language] * len(pieces))
         except BackendError as err:
             # The call goes on with what the phrase lists heard rather than failing the turn.
             _fall_back(f"the embedding server failed ({err})")
             return Appraisal(moves=moves, language=language, appraiser=LexicalAppraiser.name)
+        probs, by_sentence = every[0], every[1:] if len(every) > 1 else every[:1]
         kinds = self.model.meta.kinds
         made = self.model.decide(probs[None, :], np.array([[k in found for k in kinds]]))[0]
-        stripped = text.strip()
-        start = text.find(stripped) if stripped else 0
-        for kind, p, make in zip(kinds, probs, made):
+        for column, (kind, p, make) in enumerate(zip(kinds, probs, made)):
             if kind in found or not make:
                 continue
-            # The classifier reads the whole line, so the whole line is its evidence.
-            moves.append(Move(kind=kind, confidence=round(float(p), 3), quote=stripped,
-                              start=start, end=start + len(stripped), source="model"))
+            a, b = spans[int(by_sentence[:, column].argmax())]
+            moves.append(Move(kind=kind, confidence=round(float(p), 3), quote=text[a:b],
+                              start=a, end=b, source="model"))
+        moves.sort(key=lambda m: m.start)
         return Appraisal(moves=moves, language=language, appraiser=self.name)
 
 
