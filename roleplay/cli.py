@@ -177,7 +177,10 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     else:
         transcript = load_transcript_file(args.file)
     rubric = load_rubric(settings.prompts_dir / "rubric.yaml")
-    report = evaluate(transcript, rubric, judge=Judge.from_settings(settings), persona=persona)
+    from roleplay.appraisal import appraiser_from_settings  # hears turns with no stored moves
+
+    report = evaluate(transcript, rubric, judge=Judge.from_settings(settings), persona=persona,
+                      appraiser=appraiser_from_settings(settings))
     if store is not None and args.session:
         store.save_report(args.session, report)
     if args.json:
@@ -288,6 +291,11 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from roleplay.personas import find_persona
 
     persona = find_persona(args.persona or "crm-outage", settings.personas_dir)
+    if args.report:
+        from roleplay.bench_report import main as report_bench
+
+        print(report_bench(settings, persona, args.pause))
+        return 0
     if args.runs < 1:
         raise RoleplayError("--runs must be at least 1")
     print(bench(settings, persona, args.runs))
@@ -430,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time the engine against the bare model server")
     p.add_argument("--persona", default=None)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--report", action="store_true", help="time End call to the report")
+    p.add_argument("--pause", type=float, default=15.0, help="typing s per line (--report)")
     p.set_defaults(handler=cmd_bench)
 
     appraise = sub.add_parser("appraise", help="train and measure the appraisal of trainee lines")

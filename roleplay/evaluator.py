@@ -256,18 +256,23 @@ def _overall(results: list[PrincipleResult], rubric: Rubric) -> float | None:
     return round(total / weight, 1) if weight else None
 
 MODEL_MOVE_CONFIDENCE = 0.0
-"""A model move of the appraisal counts as evidence from this confidence on (its own
+"""A helpful model move of the appraisal counts as evidence from this confidence on (its own
 per-kind thresholds already decided that the move was made)."""
+HARMFUL_MOVE_CONFIDENCE: float | None = None
+"""A harmful model move counts from this confidence on (None: as a helpful one); a harmful
+move can make a violation, so it may need to be surer (see evals/README.md)."""
 
 
 def assess(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,
            persona: Persona | None = None, appraiser: Appraiser | None = None,
            min_confidence: float = MODEL_MOVE_CONFIDENCE,
+           min_harmful: float | None = HARMFUL_MOVE_CONFIDENCE,
            ) -> tuple[CallEvidence, list[PrincipleResult]]:
     """Steps 1-4: the call's evidence and every principle's verified result (no rewrite)."""
     if not any(t.role == "trainee" and t.content.strip() for t in transcript.turns):
         raise TranscriptError("the transcript has no trainee turn to evaluate")
-    call = CallEvidence(transcript, rubric, judge, persona, appraiser, min_confidence)
+    call = CallEvidence(transcript, rubric, judge, persona, appraiser, min_confidence,
+                        min_harmful)
     results = [_judge_principle(call, principle) for principle in rubric.principles]
     return call, _verify(results, transcript, call.warnings)
 
@@ -299,13 +304,15 @@ def build_report(call: CallEvidence, results: list[PrincipleResult],
 def evaluate(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,
              persona: Persona | None = None, advice: bool = True,
              appraiser: Appraiser | None = None,
-             min_confidence: float = MODEL_MOVE_CONFIDENCE) -> EvaluationReport:
+             min_confidence: float = MODEL_MOVE_CONFIDENCE,
+             min_harmful: float | None = HARMFUL_MOVE_CONFIDENCE) -> EvaluationReport:
     """Score `transcript` against `rubric`; the judge model is optional (detectors only without).
 
     `appraiser` hears the trainee turns that have no stored moves (`Turn.moves`); without
     one such turns get the phrase lists alone. `advice=False` skips the "do this instead"
     rewrites, which never change a score (the eval harness uses it to measure scores faster).
     """
-    call, results = assess(transcript, rubric, judge, persona, appraiser, min_confidence)
+    call, results = assess(transcript, rubric, judge, persona, appraiser, min_confidence,
+                           min_harmful)
     items = advise(call, results, rubric) if advice else []
     return build_report(call, results, items)

@@ -8,7 +8,7 @@ A trainee turn's evidence is its appraisal (`roleplay.appraisal`): every phrase 
 find (all hits, as the rules have always read them, not only the first per kind that the
 appraisal keeps) plus the model layer's moves, taken from `Turn.moves` when the call stored
 them and else from the appraiser the caller passes in. A model move counts from
-`min_confidence` on, never on grader-directed text: a stored model move whose quote overlaps
+`min_confidence` on (a harmful one from `min_harmful`), never on grader-directed text: a stored model move whose quote overlaps
 a grader sentence is dropped, and an unstored turn with grader text is appraised without it.
 """
 
@@ -24,6 +24,7 @@ from roleplay.personas import Persona
 from roleplay.report import Evidence
 from roleplay.rubric import Rubric
 from roleplay.signals import (
+    HELPFUL,
     Cue,
     CueKind,
     Signal,
@@ -85,7 +86,8 @@ MOSTLY_GRADER = 0.5
 
 def model_signals(content: str, spans: list[tuple[int, int]], stored: list[Move] | None,
                   appraiser: Appraiser | None, language: str | None,
-                  customer_name: str | None, min_confidence: float) -> list[Signal]:
+                  customer_name: str | None, min_confidence: float,
+                  min_harmful: float | None = None) -> list[Signal]:
     """The model layer's moves on one trainee line, as signals quoting the line verbatim.
 
     Stored moves are used when the line has no grader text; otherwise (and for a line never
@@ -106,7 +108,8 @@ def model_signals(content: str, spans: list[tuple[int, int]], stored: list[Move]
     else:
         return []
     return [Signal(kind=m.kind, quote=q, start=s, end=s + len(q)) for m, q, s in found
-            if m.source == "model" and m.confidence >= min_confidence
+            if m.source == "model" and m.confidence >= (
+                min_confidence if m.kind in HELPFUL or min_harmful is None else min_harmful)
             and q and content[s:s + len(q)] == q]
 
 
@@ -135,7 +138,7 @@ class CallEvidence:
 
     def __init__(self, transcript: Transcript, rubric: Rubric, judge: Judge | None,
                  persona: Persona | None, appraiser: Appraiser | None = None,
-                 min_confidence: float = 0.0):
+                 min_confidence: float = 0.0, min_harmful: float | None = None):
         self.transcript = transcript
         self.rubric = rubric
         self.judge = judge
@@ -162,7 +165,7 @@ class CallEvidence:
                 heard = info.kinds()
                 info.signals += [s for s in model_signals(
                     turn.content, spans, turn.moves, appraiser, self.language, customer_name,
-                    min_confidence) if s.kind not in heard]
+                    min_confidence, min_harmful) if s.kind not in heard]
                 info.signals.sort(key=lambda s: s.start)
             else:
                 info.cues = [c for c in detect_customer(turn.content, self.language)

@@ -39,7 +39,12 @@ from roleplay.advice import one_advice, pick
 from roleplay.appraisal import Appraisal, Appraiser
 from roleplay.conversation import ReplyGate
 from roleplay.errors import RoleplayError
-from roleplay.evaluator import MODEL_MOVE_CONFIDENCE, assess, build_report
+from roleplay.evaluator import (
+    HARMFUL_MOVE_CONFIDENCE,
+    MODEL_MOVE_CONFIDENCE,
+    assess,
+    build_report,
+)
 from roleplay.evidence import CallEvidence
 from roleplay.judge import Judge
 from roleplay.personas import Persona
@@ -134,7 +139,8 @@ class Scorer:
     def __init__(self, rubric: Rubric, judge: Judge | None, appraiser: Appraiser | None,
                  store: TranscriptStore, *, personas: Personas | None = None,
                  gate: ReplyGate | None = None, cache: ResultCache | None = None,
-                 min_confidence: float = MODEL_MOVE_CONFIDENCE, advice: bool = True):
+                 min_confidence: float = MODEL_MOVE_CONFIDENCE,
+                 min_harmful: float | None = HARMFUL_MOVE_CONFIDENCE, advice: bool = True):
         self.rubric = rubric
         self.cache = cache or ResultCache.for_store(store)
         self.judge = judge.with_cache(self.cache) if judge is not None else None
@@ -142,6 +148,7 @@ class Scorer:
         self.store = store
         self.gate = gate or ReplyGate()
         self.min_confidence = min_confidence
+        self.min_harmful = min_harmful
         self.advice_on = advice
         self._personas = personas
         self._model = threading.Lock()  # one model call at a time, worker or caller
@@ -149,6 +156,7 @@ class Scorer:
         self._queued: set[str] = set()
         self._state = threading.Condition()
         self._working = 0
+        self._checking: str | None = None  # the session whose checks the worker is asking
         self._worker: threading.Thread | None = None
 
     # --- during the call --------------------------------------------------------------
@@ -191,17 +199,29 @@ class Scorer:
         call = self._evidence(transcript, persona)
         judge = call.judge
         if judge is not None:
-            for turn in call.trainee:
-                for check_id in self.rubric.model_checks:
-                    if not turn.masked or not call.usable(check_id):
-                        continue
-                    args = call.check_args(check_id, turn)
-                    if judge.cached_check(*args) is None:
-                        self._call_model(partial(judge.p_yes, *args), wait=True)
+            with self._state:
+                self._checking = session_id
+            try:
+                for turn in call.trainee:
+                    for check_id in self.rubric.model_checks:
+                        if not turn.masked or not call.usable(check_id):
+                            continue
+                        args = call.check_args(check_id, turn)
+                        if judge.cached_check(*args) is None:
+                            self._call_model(partial(judge.p_yes, *args), wait=True)
+            finally:
+                with self._state:
+                    self._checking = None
+                    self._state.notify_all()
         if not self.advice_on:
             return
         call, results = self._assess(transcript, persona)
         for result, ev in pick(call, results, self.rubric):
+            with self._state:
+                if session_id in self._queued:
+                    # A newer turn came: its checks go first, and these rewrites may be of
+                    # problems it changes; the newer preparation writes what is still needed.
+                    return
             self._advise(call, result, ev, wait=True)
 
     # --- at End call ------------------------------------------------------------------
@@ -212,9 +232,11 @@ class Scorer:
         Asks the model only for the checks the worker has not answered yet (none when the
         call was prepared), and never for a rewrite.
         """
+        with self._state:
+            # The worker's checks of this call are the scores' own: wait for them rather than
+            # ask the same questions twice. A rewrite in progress does not hold the scores up.
+            self._state.wait_for(lambda: self._checking != session_id)
         transcript, persona = self._load(session_id)
-        # Not under the worker's lock: a rewrite in progress must not hold up the scores. A
-        # check the worker is asking at this moment may be asked twice; the answer is the same.
         call, results = self._assess(transcript, persona)
         if not self.advice_on:
             return build_report(call, results, []).model_copy(update={"advice_status": "off"})
@@ -271,12 +293,12 @@ class Scorer:
 
     def _evidence(self, transcript: Transcript, persona: Persona | None) -> CallEvidence:
         return CallEvidence(transcript, self.rubric, self.judge, persona, self.appraiser,
-                            self.min_confidence)
+                            self.min_confidence, self.min_harmful)
 
     def _assess(self, transcript: Transcript, persona: Persona | None
                 ) -> tuple[CallEvidence, list[PrincipleResult]]:
         return assess(transcript, self.rubric, self.judge, persona, self.appraiser,
-                      self.min_confidence)
+                      self.min_confidence, self.min_harmful)
 
     def _call_model(self, fn: Callable[[], object], wait: bool) -> None:
         if wait:

@@ -96,9 +96,15 @@ def test_stored_moves_are_used_without_appraising_again(rubric: Rubric) -> None:
 
 
 def test_model_moves_below_the_confidence_do_not_count(rubric: Rubric) -> None:
-    report = evaluate(call(CUSTOMER, PLAIN_BLAME), rubric, advice=False,
-                      appraiser=FakeAppraiser(), min_confidence=0.95)
+    blame, empathy = call(CUSTOMER, PLAIN_BLAME), call(CUSTOMER, PLAIN_EMPATHY)
+    report = evaluate(blame, rubric, advice=False, appraiser=FakeAppraiser(), min_harmful=0.95)
     assert status(report, "no_blame") != "violated"
+    # The harmful floor leaves helpful moves alone; the helpful one is its own.
+    report = evaluate(empathy, rubric, advice=False, appraiser=FakeAppraiser(), min_harmful=0.95)
+    assert status(report, "acknowledge_feelings") == "met"
+    report = evaluate(empathy, rubric, advice=False, appraiser=FakeAppraiser(),
+                      min_confidence=0.95)
+    assert status(report, "acknowledge_feelings") != "met"
 
 
 def test_grader_text_is_not_appraised_and_stored_moves_on_it_are_dropped(rubric: Rubric) -> None:
