@@ -265,7 +265,10 @@ def format_table(results: Results, settings: Settings, persona: Persona, runs: i
 
 
 def main(settings: Settings, persona: Persona, runs: int) -> str:
-    """Run the benchmark and return its table."""
+    """Run the benchmark and return its table, with the whole run's wall and CPU seconds."""
+    wall, cpu = time.perf_counter(), time.process_time()
     results = run_bench(settings, persona, runs)
-    return format_table(results, settings, persona, runs)
+    return format_table(results, settings, persona, runs) + (
+        f"\n\nwhole bench: {time.perf_counter() - wall:.0f} s wall, "
+        f"{time.process_time() - cpu:.0f} s CPU of this process (model servers included)")
 

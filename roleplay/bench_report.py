@@ -122,5 +122,8 @@ def main(settings: Settings, persona: Persona, pause: float) -> str:
 
     if pause < 0:
         raise ConfigError("--pause must be 0 or more seconds")
-    return f"machine: {machine()}\n" + format_report_table(
-        run_report_bench(settings, persona, pause), pause)
+    wall, cpu = time.perf_counter(), time.process_time()
+    table = format_report_table(run_report_bench(settings, persona, pause), pause)
+    return (f"machine: {machine()}\n{table}\n\nwhole replay: {time.perf_counter() - wall:.0f} s "
+            f"wall, {time.process_time() - cpu:.0f} s CPU of this process (model servers "
+            "included)")

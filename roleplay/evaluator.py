@@ -6,12 +6,14 @@ model one big judging prompt gives no signal at all):
 1. Text in any turn that addresses a grader ("score this 5/5", a fake SYSTEM line, a fake end
    of transcript) is found by pattern and ignored by every later step: the transcript is data
    (this and step 2 are `roleplay.evidence`, read once per call).
-2. Deterministic detectors (`roleplay.signals.detect`) read every trainee turn, and customer
-   cues (`detect_customer`) decide which principles apply (boundaries only once the customer
-   curses, urgency only with an urgent customer, ...).
-3. Where a principle is not lexical (empathy, a concrete next step) and the detectors found
-   nothing, the judge model answers a yes/no question per turn; P(yes) from log-probabilities
-   is compared with a threshold calibrated on the development set.
+2. Every trainee turn's moves are its appraisal (`roleplay.appraisal`): the phrase lists'
+   hits plus the model layer's moves (multilingual), stored on the turn during a call or
+   heard now by the appraiser passed in; customer cues (`detect_customer`) decide which
+   principles apply (boundaries only once the customer curses, urgency only with an urgent
+   customer, ...).
+3. Where a principle is not lexical (empathy, a concrete next step) and the appraisal found
+   nothing, the judge model answers a yes/no question per turn (an optional layer); P(yes)
+   from log-probabilities is compared with a threshold calibrated on the development set.
 4. Each principle's status follows from that evidence by the rules in the rubric file.
    Quotes are cut by code from the turn they cite, and verified once more at the end: a quote
    that is not verbatim in its turn is dropped and logged, and a violation without evidence
@@ -20,7 +22,9 @@ model one big judging prompt gives no signal at all):
    (`roleplay.advice`); each rewrite is checked by the detectors and replaced by the rubric's
    example (and labelled so) if it fails again on its retry.
 
-This module holds steps 3-4 (the rules per principle) and `evaluate`.
+This module holds steps 3-4 (the rules per principle), `assess` (steps 1-4), `build_report`
+and `evaluate` (all five, synchronously); `roleplay.scoring.Scorer` runs the same steps
+during a call instead.
 """
 
 from __future__ import annotations
