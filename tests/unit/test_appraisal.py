@@ -315,7 +315,7 @@ def test_cached_vectors_are_kept_apart_by_recipe(tmp_path: Path) -> None:
 def test_a_model_move_quotes_the_sentence_that_makes_it(trained: AppraisalModel) -> None:
     text = f"Okay.  {BLAME_LINE}? Right."
     client = WordHashEmbeddings()
-    appraisal = ModelAppraiser(client, trained).appraise(text, "en")
+    appraisal = ModelAppraiser(client, trained, quote_sentences=True).appraise(text, "en")
     blame = next(m for m in appraisal.moves if m.kind is SignalKind.BLAME)
     assert blame.source == "model" and blame.quote == f"{BLAME_LINE}?"
     assert text[blame.start:blame.end] == blame.quote
@@ -323,10 +323,12 @@ def test_a_model_move_quotes_the_sentence_that_makes_it(trained: AppraisalModel)
     assert len(client.calls) == 4 and client.calls[0] == text
 
 
-def test_a_one_sentence_or_very_long_line_is_quoted_whole(trained: AppraisalModel) -> None:
+def test_a_one_sentence_or_very_long_line_or_sentence_quotes_off_quote_it_whole(trained: AppraisalModel) -> None:
     long_line = f"Well. Checked it? The delivery date. Then. {BLAME_LINE}."
-    for text in (f"  {BLAME_LINE}\n", long_line):
+    two = f"Okay.  {BLAME_LINE}? Right."
+    for text, quote_sentences in ((f"  {BLAME_LINE}\n", True), (long_line, True), (two, False)):
         client = WordHashEmbeddings()
-        blame = next(m for m in ModelAppraiser(client, trained).appraise(text, "en").moves
+        appraiser = ModelAppraiser(client, trained, quote_sentences=quote_sentences)
+        blame = next(m for m in appraiser.appraise(text, "en").moves
                      if m.kind is SignalKind.BLAME)
         assert blame.quote == text.strip() and client.calls == [text]
