@@ -1,0 +1,119 @@
+"""Commands around a call: serve the web app, manage its users, chat in the terminal, list stored sessions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from roleplay.errors import RoleplayError
+
+if TYPE_CHECKING:
+
+    from roleplay.config import Settings
+
+# --- serve -----------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the web app until interrupted (the embedded model unless a backend is set)."""
+    from roleplay.web.app import app_from_settings, launch_app
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = settings.model_copy(update=overrides)
+    where = settings.base_url or settings.azure_endpoint or "the embedded model"
+    print(f"starting roleplay on {where}…", file=sys.stderr)
+    demo, users = app_from_settings(settings)
+    login = f"login on, {len(users)} users" if users else "login off (set ROLEPLAY_USERS)"
+    print(f"serving http://{settings.host}:{settings.port} ({login})", file=sys.stderr)
+    launch_app(demo, settings, users, block=True)
+    return 0
+
+# --- users -----------------------------------------------------------------------------
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """Add a user or set a password in the users file; the password is stored as its hash."""
+    from pathlib import Path
+
+    from roleplay.users import add_user, read_new_password, set_password
+
+    path = Path(args.file) if args.file else settings.users_file
+    if path is None:
+        raise RoleplayError("no users file: give --file FILE or set ROLEPLAY_USERS")
+    password = read_new_password(args.name, args.password_stdin)
+    if args.users_command == "add":
+        add_user(path, args.name, args.role, password)
+    else:
+        set_password(path, args.name, password)
+    print(f"{args.name}: password hash written to {path}", file=sys.stderr)
+    return 0
+
+# --- chat ------------------------------------------------------------------------------
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """Talk to a persona: interactive, or the trainee lines of --script; --json prints the call."""
+    from pathlib import Path
+
+    from roleplay.conversation import ConversationEngine
+    from roleplay.terminal import run_chat
+
+    engine = ConversationEngine.from_settings(settings)
+    return run_chat(engine, settings, args.persona_id, Path(args.script) if args.script else None,
+                    args.json, args.resume, args.user)
+
+# --- sessions --------------------------------------------------------------------------
+
+def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List stored sessions, newest first (only --user's when given)."""
+    from roleplay.store import SqliteStore
+    from roleplay.terminal import run_sessions_list
+
+    return run_sessions_list(SqliteStore(settings.db_path), args.user, args.json)
+
+
+def cmd_sessions_show(args: argparse.Namespace, settings: Settings) -> int:
+    """Print one stored session's turns with rungs and reasons."""
+    from roleplay.store import SqliteStore
+    from roleplay.terminal import run_sessions_show
+
+    return run_sessions_show(SqliteStore(settings.db_path), args.session_id, args.json)
+
+
+# --- parser -----------------------------------------------------------------------------
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add this module's commands to the `roleplay` parser."""
+    p = sub.add_parser("serve", help="start the web app (embedded model unless configured)")
+    p.add_argument("--host", help="default ROLEPLAY_HOST or 127.0.0.1")
+    p.add_argument("--port", type=int, help="default ROLEPLAY_PORT or 7860")
+    p.set_defaults(handler=cmd_serve)
+
+    users = sub.add_parser("users", help="add web users and set their passwords (hashed)")
+    usub = users.add_subparsers(dest="users_command", required=True)
+    for name, text in (("add", "add a user"), ("passwd", "set a user's password")):
+        p = usub.add_parser(name, help=text)
+        p.add_argument("name")
+        if name == "add":
+            p.add_argument("--role", choices=["trainee", "trainer"], default="trainee")
+        p.add_argument("--file", metavar="FILE", help="default ROLEPLAY_USERS")
+        p.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin")
+        p.set_defaults(handler=cmd_users)
+
+    p = sub.add_parser("chat", help="talk to a persona in the terminal")
+    p.add_argument("persona_id")
+    p.add_argument("--script", metavar="FILE", help="trainee lines, one per line")
+    p.add_argument("--json", action="store_true", help="print the session as JSON")
+    p.add_argument("--resume", metavar="SESSION_ID", help="continue a stored session")
+    p.add_argument("--user", help="trainee name stored with the session")
+    p.set_defaults(handler=cmd_chat)
+
+    sessions = sub.add_parser("sessions", help="stored sessions")
+    ssub = sessions.add_subparsers(dest="sessions_command", required=True)
+    p = ssub.add_parser("list", help="list sessions, newest first")
+    p.add_argument("--user")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_sessions_list)
+    p = ssub.add_parser("show", help="print one session's turns")
+    p.add_argument("session_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_sessions_show)
