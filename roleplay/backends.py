@@ -163,8 +163,11 @@ def make_chat_model(settings: Settings, purpose: Purpose = "customer",
                     http_client: httpx.Client | None = None, **kwargs: Any) -> BaseChatModel:
     """Return a LangChain chat model for the customer or the evaluator."""
     model = settings.model if purpose == "customer" else settings.eval_model
+    # The judge's breaker stops a scoring run at the first failure; a retry inside the client
+    # would be a second request to a dead server (a second timeout) before it could.
+    retries = 1 if purpose == "customer" else 0
     common: dict[str, Any] = {
-        "model": model, "timeout": settings.timeout, "max_retries": 1, **kwargs,
+        "model": model, "timeout": settings.timeout, "max_retries": retries, **kwargs,
     }
     if http_client is not None:
         common["http_client"] = http_client
@@ -194,7 +197,7 @@ def describe_error(err: Exception, settings: Settings) -> BackendError:
     if isinstance(err, BackendError):
         return err
     if isinstance(err, openai.APITimeoutError | httpx.TimeoutException):
-        return BackendError(f"{where} did not answer within {settings.timeout:.0f} s; "
+        return BackendError(f"{where} did not answer within {settings.timeout:g} s; "
                             "try again, or raise ROLEPLAY_TIMEOUT")
     if isinstance(err, openai.APIConnectionError | httpx.ConnectError):
         return BackendError(f"cannot reach {where}; check that it is running and that "
@@ -207,7 +210,18 @@ def describe_error(err: Exception, settings: Settings) -> BackendError:
                             "ROLEPLAY_PROMPT_STYLE", retryable=False)
     if isinstance(err, openai.APIStatusError):
         return BackendError(f"{where} answered HTTP {err.status_code}; try again in a moment")
-    return BackendError(f"{where} failed: {type(err).__name__}: {err}")
+    return BackendError(f"{where} failed: {redact_error(err)}")
+
+
+def redact_error(err: Exception) -> str:
+    """A short description of a failed model call: its HTTP status and error type, never the
+    message, which for a status error holds the server's body (it may echo the API key and the
+    prompt)."""
+    status = getattr(err, "status_code", None)
+    if status is None and isinstance(err, httpx.HTTPStatusError):
+        status = err.response.status_code
+    kind = type(err).__name__
+    return f"HTTP {status} ({kind})" if isinstance(status, int) else kind
 
 
 class CustomerModel:

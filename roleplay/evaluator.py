@@ -144,12 +144,18 @@ def _standard(call: CallEvidence, principle: Principle, trigger: TurnEvidence | 
                            raw)
         how = "" if good_hits else " (judged by the model)"
         return _result(principle, "met", f"{principle.good}{how}", good_evidence, raw)
+    if model_failed:
+        # Before the partial hits: the model's yes could have made this "met", so a failed
+        # check leaves the principle open rather than counting as a no.
+        failure = call.judge.failure if call.judge else None
+        if failure:
+            return _result(principle, "unscored", f"Not scored: the model could not be reached "
+                           f"({failure}); score the call again when it is back.", [], raw)
+        return _result(principle, "unscored", "The model's answers could not be read, and the "
+                       "detectors found nothing either way; not scored.", [], raw)
     if partial_hits:
         return _result(principle, "partly", f"Only partly: {quoted(partial_hits)}. "
                        f"{principle.good}", evidence_of(call, partial_hits), raw)
-    if model_failed:
-        return _result(principle, "unscored", "The model's answers could not be read, and the "
-                       "detectors found nothing either way; not scored.", [], raw)
     return _missing(call, principle, trigger, raw)
 
 
@@ -294,6 +300,11 @@ def build_report(call: CallEvidence, results: list[PrincipleResult],
                         "detectors and the appraisal only, and advice shows the rubric's "
                         "examples")
     else:
+        if judge.failure:
+            warnings.append(f"the judge model could not be reached ({judge.failure}); its "
+                            "checks stopped at the first failure, the principles that needed "
+                            "them are unscored (not counted), and advice shows the rubric's "
+                            "examples; score the call again when the model is back")
         off = [c for c in call.rubric.model_checks if not call.usable(c)]
         if off:
             warnings.append(f"the model's {', '.join(off)} check(s) are switched off for "
@@ -319,7 +330,9 @@ def evaluate(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,
     one such turns get the phrase lists alone. `advice=False` skips the "do this instead"
     rewrites, which never change a score (the eval harness uses it to measure scores faster).
     """
-    call, results = assess(transcript, rubric, judge, persona, appraiser, min_confidence,
+    # One breaker per run: the first backend failure stops this run's model calls only.
+    run = judge.for_run() if judge is not None else None
+    call, results = assess(transcript, rubric, run, persona, appraiser, min_confidence,
                            min_harmful)
     items = advise(call, results, rubric) if advice else []
     return build_report(call, results, items)

@@ -11,7 +11,12 @@ so the model is only asked two kinds of small questions:
   mode), validated by the caller.
 
 Output that cannot be read is retried at most twice; after that the caller gets None and the
-raw text, and the principle ends `unscored`. A stronger model behind `ROLEPLAY_EVAL_MODEL` /
+raw text, and the principle ends `unscored`. A failed call is different: the first backend
+failure (timeout, refused connection, 5xx, junk) trips the run's breaker (`Judge.for_run`), and
+every later check or rewrite of that run fails at once without a request, so a dead server
+costs one timeout, not one per question. What a failure leaves in the report is a short
+description (`roleplay.backends.redact_error`), never the server's error body, which may echo
+the request with its API key. A stronger model behind `ROLEPLAY_EVAL_MODEL` /
 `ROLEPLAY_BASE_URL` runs the same steps.
 """
 
@@ -33,7 +38,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from roleplay.backends import ServerFeatures
+from roleplay.backends import ServerFeatures, redact_error
 from roleplay.config import Settings
 from roleplay.errors import BackendError, PromptError
 from roleplay.harness.calibration import calibration_file, language_group, load_calibration
@@ -82,6 +87,13 @@ class RewriteResult:
     text: str | None
     raw: list[str] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Breaker:
+    """Trips at the first backend failure of a scoring run; `reason` then says what failed."""
+
+    reason: str | None = None
 
 
 class CheckCache(Protocol):
@@ -182,6 +194,19 @@ class Judge:
                                     "good_example", "customer", "agent"})
         self._on_error = on_error
         self.cache: CheckCache | None = None
+        self._breaker = _Breaker()
+
+    def for_run(self, failure: str | None = None) -> Judge:
+        """Return this judge with a breaker of its own for one scoring run (`failure`: already
+        tripped with that reason, so the run makes no model call)."""
+        run = copy.copy(self)
+        run._breaker = _Breaker(failure)
+        return run
+
+    @property
+    def failure(self) -> str | None:
+        """Why this run's model calls stopped (a short, redacted description), or None."""
+        return self._breaker.reason
 
     def with_cache(self, cache: CheckCache) -> Judge:
         """Return this judge answering each yes/no check once: an answer read from the
@@ -234,16 +259,29 @@ class Judge:
         return f"{check_id}:{language_group(language)}" not in self.disabled
 
     def _invoke(self, runnable: Runnable[Any, Any], messages: list[BaseMessage]) -> Any:
+        if self._breaker.reason is not None:
+            raise _CallFailed(self._breaker.reason, broken=True)
         try:
             return runnable.invoke(messages)
-        except openai.LengthFinishReasonError as err:
+        except openai.LengthFinishReasonError:
             # With json_schema the client parses the answer itself and refuses a cut-off one.
-            raise _CallFailed(_CUT_OFF, cut_off=True) from err
-        except Exception as err:  # any client failure is reported the same way
-            wrapped = self._on_error(err) if self._on_error else err
+            raise _CallFailed(_CUT_OFF, cut_off=True) from None
+        except Exception as err:  # noqa: BLE001 - any client failure is reported the same way
+            wrapped = self._on_error(err) if self._on_error else None
+            # Only our own description goes on: str(err) of a status error holds the
+            # server's body, which may echo the request (the API key, the prompt).
+            reason = str(wrapped) if isinstance(wrapped, BackendError) else redact_error(err)
+            if isinstance(err, openai.BadRequestError | openai.UnprocessableEntityError):
+                # The server is up and refused this request (json_schema, say): a retry in
+                # another form may work, so the breaker stays closed.
+                raise _CallFailed(reason) from None
+            self._breaker.reason = reason
+            log.warning("judge model call failed (%s); no more model calls in this scoring run",
+                        reason)
+            # `from None`: a logged traceback of the chain would print the body again.
             if isinstance(wrapped, BackendError) and not wrapped.retryable:
-                raise wrapped from err
-            raise _CallFailed(f"{type(err).__name__}: {err}") from err
+                raise BackendError(reason, retryable=False) from None
+            raise _CallFailed(reason, broken=True) from None
 
     def p_yes(self, question: str, customer: str, agent: str) -> CheckResult:
         """Ask `question` about the agent's reply; return P(yes) from the log-probabilities.
@@ -276,6 +314,9 @@ class Judge:
                 answer = self._invoke(check, messages)
             except _CallFailed as err:
                 raws.append(f"attempt {attempt + 1}: call failed: {err}")
+                if err.broken:
+                    return CheckResult(p_yes=None, raw=" | ".join(raws),
+                                       error="the model could not be reached")
                 continue
             p, raw = yes_no_probability(answer)
             if p is not None:
@@ -307,6 +348,8 @@ class Judge:
                     result.rejections.append(_CUT_OFF)
                     continue
                 result.rejections.append("the model call failed")
+                if err.broken:
+                    break  # the server failed: no more requests in this run
                 # Some servers reject json_schema; the retry asks for plain JSON mode.
                 schema = False
                 continue
@@ -340,6 +383,7 @@ _CUT_OFF = "the answer was cut off at the token limit"
 class _CallFailed(Exception):
     """A model call failed in a way a retry may fix."""
 
-    def __init__(self, message: str, cut_off: bool = False):
+    def __init__(self, message: str, cut_off: bool = False, broken: bool = False):
         super().__init__(message)
         self.cut_off = cut_off
+        self.broken = broken  # the backend failed: the run's breaker is tripped

@@ -158,6 +158,9 @@ class Scorer:
         self._working = 0
         self._checking: str | None = None  # the session whose checks the worker is asking
         self._worker: threading.Thread | None = None
+        # Why the last scores() of a session stopped asking the model: its advice() then
+        # asks nothing either, so End call against a dead server costs one failed request.
+        self._failed: dict[str, str] = {}
 
     # --- during the call --------------------------------------------------------------
 
@@ -196,7 +199,8 @@ class Scorer:
         transcript, persona = self._load(session_id)
         if not any(t.role == "trainee" and t.content.strip() for t in transcript.turns):
             return
-        call = self._evidence(transcript, persona)
+        run = self._run_judge()
+        call = self._evidence(transcript, persona, run)
         judge = call.judge
         if judge is not None:
             with self._state:
@@ -207,6 +211,8 @@ class Scorer:
                         if not turn.masked or not call.usable(check_id):
                             continue
                         args = call.check_args(check_id, turn)
+                        if judge.failure:
+                            return  # the backend failed: nothing more to ask in this run
                         if judge.cached_check(*args) is None:
                             self._call_model(partial(judge.p_yes, *args), wait=True)
             finally:
@@ -215,7 +221,7 @@ class Scorer:
                     self._state.notify_all()
         if not self.advice_on:
             return
-        call, results = self._assess(transcript, persona)
+        call, results = self._assess(transcript, persona, run)
         for result, ev in pick(call, results, self.rubric):
             with self._state:
                 if session_id in self._queued:
@@ -237,7 +243,13 @@ class Scorer:
             # ask the same questions twice. A rewrite in progress does not hold the scores up.
             self._state.wait_for(lambda: self._checking != session_id)
         transcript, persona = self._load(session_id)
-        call, results = self._assess(transcript, persona)
+        run = self._run_judge()
+        call, results = self._assess(transcript, persona, run)
+        with self._state:
+            if run is not None and run.failure:
+                self._failed[session_id] = run.failure
+            else:
+                self._failed.pop(session_id, None)
         if not self.advice_on:
             return build_report(call, results, []).model_copy(update={"advice_status": "off"})
         items, warnings, missing = [], [], 0
@@ -262,7 +274,9 @@ class Scorer:
             yield report.model_copy(update={"advice_status": "off"})
             return
         transcript, persona = self._load(session_id)
-        call = self._evidence(transcript, persona)
+        with self._state:
+            failed = self._failed.get(session_id)
+        call = self._evidence(transcript, persona, self._run_judge(failed))
         picked = pick(call, report.principles, self.rubric)
         done: list[tuple[Advice, str | None] | None] = [
             self._kept_advice(call, r, ev) for r, ev in picked]
@@ -291,13 +305,18 @@ class Scorer:
         persona = (personas or {}).get(transcript.persona_id or "")
         return transcript, persona
 
-    def _evidence(self, transcript: Transcript, persona: Persona | None) -> CallEvidence:
-        return CallEvidence(transcript, self.rubric, self.judge, persona, self.appraiser,
+    def _run_judge(self, failure: str | None = None) -> Judge | None:
+        """The judge for one scoring run, with its own breaker (already tripped: `failure`)."""
+        return self.judge.for_run(failure) if self.judge is not None else None
+
+    def _evidence(self, transcript: Transcript, persona: Persona | None,
+                  judge: Judge | None) -> CallEvidence:
+        return CallEvidence(transcript, self.rubric, judge, persona, self.appraiser,
                             self.min_confidence, self.min_harmful)
 
-    def _assess(self, transcript: Transcript, persona: Persona | None
+    def _assess(self, transcript: Transcript, persona: Persona | None, judge: Judge | None
                 ) -> tuple[CallEvidence, list[PrincipleResult]]:
-        return assess(transcript, self.rubric, self.judge, persona, self.appraiser,
+        return assess(transcript, self.rubric, judge, persona, self.appraiser,
                       self.min_confidence, self.min_harmful)
 
     def _call_model(self, fn: Callable[[], object], wait: bool) -> None:
@@ -336,6 +355,7 @@ class Scorer:
                 advice, warning = one_advice(call, self.rubric, result, ev)
             except RoleplayError as err:
                 # A backend that fails now must not lose the scores: the example stands in.
+                # (The judge's errors carry our own redacted description, never a body.)
                 log.warning("rewrite for %s failed: %s", result.id, err)
                 principle = self.rubric.get(result.id)
                 advice = Advice(turn=ev.turn, original=call.turns[ev.turn].text,
@@ -343,6 +363,9 @@ class Scorer:
                                 why=f"{principle.good} This is the rubric's example: the model "
                                 "could not be reached.", rewrite_source="rubric_example")
                 return advice, f"advice for {principle.id}: the model failed ({err})"
+        if call.judge is not None and call.judge.failure:
+            # The example stood in for a dead server: not kept, so Score again asks anew.
+            return advice, warning
         self.cache.put(self._advice_key(call, result, ev), json.dumps(
             {"advice": advice.model_dump(mode="json"), "warning": warning}))
         return advice, warning

@@ -324,12 +324,14 @@ def test_junk_model_output_ends_unscored_not_as_a_number(rubric: Rubric, junk: A
     assert report.overall_score == pytest.approx(round(expected, 1))
 
 
-def test_model_exception_is_unscored_with_the_error(rubric: Rubric) -> None:
+def test_model_exception_is_unscored_with_a_redacted_reason(rubric: Rubric) -> None:
     judge, _ = make_judge(check=lambda prompt: unavailable("server went away"))
     report = evaluate(PLAIN, rubric, judge=judge)
     feelings = result(report, "acknowledge_feelings")
     assert feelings.status == "unscored"
-    assert "server went away" in (feelings.raw_output or "")
+    # The status and error type, never the server's body (issue 10.4).
+    assert "HTTP 503" in (feelings.raw_output or "")
+    assert "server went away" not in (feelings.raw_output or "")
 
 
 # --- advice ------------------------------------------------------------------------------

@@ -1,0 +1,209 @@
+"""A failing judge backend during scoring (issue 10.3-10.4): one request, then no more; the
+principles that needed the model are unscored with the reason; nothing of the server's error
+body (which may echo the API key and the prompt) is stored, shown or logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from _judge_fakes import completion, logprob_answer
+from pydantic import SecretStr
+
+from roleplay.backends import describe_error, make_chat_model
+from roleplay.config import Settings
+from roleplay.errors import BackendError
+from roleplay.evaluator import evaluate
+from roleplay.judge import Judge
+from roleplay.report import EvaluationReport, render_markdown
+from roleplay.rubric import Rubric, load_rubric
+from roleplay.scoring import Scorer
+from roleplay.store import SqliteStore
+from roleplay.transcript import Transcript, Turn
+from roleplay.web.render import report_html, write_report_files
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "sk-test-SECRET123"
+LINES = ("My parcel never arrived.", "Right. What is the order number?", "It's 4471.", "OK.")
+# Words of the judge's own prompts (not of the call, which the report shows on purpose).
+PROMPT_TEXT = ("You label one reply from a customer-service call",
+               "You coach customer-service agents")
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def _timeout(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("timed out", request=request)  # what a hung server ends in
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+FAILURES: dict[str, Handler] = {
+    "timeout": _timeout,
+    "refused": _refused,
+    "500": lambda r: httpx.Response(500, json={"error": {"message": "internal error"}}),
+    "junk": lambda r: httpx.Response(200, content=b"{not json",
+                                     headers={"content-type": "application/json"}),
+    "empty": lambda r: httpx.Response(200, content=b""),
+}
+
+
+def healthy(request: httpx.Request) -> httpx.Response:
+    body = json.loads(request.content)
+    if body.get("logprobs"):
+        return completion(logprob_answer(0.9))
+    return completion(json.dumps({"rewrite": "I'm sorry it hasn't arrived. I'll trace it now."}))
+
+
+class Server:
+    """A MockTransport handler that counts requests; `handler` can be swapped (recovery)."""
+
+    def __init__(self, handler: Handler):
+        self.handler = handler
+        self.requests = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return self.handler(request)
+
+
+@pytest.fixture(scope="module")
+def rubric() -> Rubric:
+    return load_rubric(REPO / "prompts" / "rubric.yaml")
+
+
+def settings() -> Settings:
+    return Settings(base_url="http://judge.invalid/v1", model="judge", eval_model="judge",
+                    api_key=SecretStr(KEY), timeout=0.5)
+
+
+def judge_on(server: Server) -> Judge:
+    """A judge built like `Judge.from_settings`, on the mock wire."""
+    conf = settings()
+    model = make_chat_model(conf, purpose="eval",
+                            http_client=httpx.Client(transport=httpx.MockTransport(server)))
+    return Judge(model, conf.eval_model, REPO / "prompts",
+                 on_error=lambda err: describe_error(err, conf))
+
+
+def transcript() -> Transcript:
+    roles = ["customer", "trainee"]
+    return Transcript(turns=[Turn(role=roles[i % 2], content=t)  # type: ignore[arg-type]
+                             for i, t in enumerate(LINES)])
+
+
+def status(report: EvaluationReport, principle: str) -> str:
+    return next(r.status for r in report.principles if r.id == principle)
+
+
+def unreachable_warning(report: EvaluationReport) -> bool:
+    return any("could not be reached" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_evaluate_stops_at_the_first_failure(rubric: Rubric, failure: str) -> None:
+    server = Server(FAILURES[failure])
+    report = evaluate(transcript(), rubric, judge_on(server))
+    assert server.requests == 1  # the first failure, then no check and no rewrite
+    feelings = next(r for r in report.principles if r.id == "acknowledge_feelings")
+    assert feelings.status == "unscored" and feelings.score is None
+    assert "could not be reached" in feelings.explanation
+    assert status(report, "clear_next_step") == "unscored"
+    assert unreachable_warning(report)
+    assert all(a.rewrite_source == "rubric_example" for a in report.advice)
+
+
+def test_healthy_backend_scores_the_same_call(rubric: Rubric) -> None:
+    # The same call on a working server: the principles above are scored, no warning.
+    report = evaluate(transcript(), rubric, judge_on(Server(healthy)))
+    assert status(report, "acknowledge_feelings") == "met"
+    assert not unreachable_warning(report)
+
+
+@pytest.mark.parametrize("failure", ["timeout", "500"])
+def test_end_call_on_the_scorer_sends_one_request_and_can_be_scored_again(
+        rubric: Rubric, tmp_path: Path, failure: str) -> None:
+    store = SqliteStore(tmp_path / "calls.db")
+    session = store.create_session("fake-persona")
+    for turn in transcript().turns:
+        store.add_turn(session, turn)
+    server = Server(FAILURES[failure])
+    scorer = Scorer(rubric, judge_on(server), None, store)
+
+    report = scorer.scores(session)
+    reports = list(scorer.advice(session, report))
+    assert server.requests == 1  # scores and advice together: one failed request
+    final = reports[-1]
+    assert status(final, "acknowledge_feelings") == "unscored"
+    assert unreachable_warning(final) and final.advice_status == "ready"
+
+    # Score again once the server is back: nothing of the failure was kept.
+    server.handler = healthy
+    again = scorer.scores(session)
+    assert status(again, "acknowledge_feelings") == "met"
+    assert not unreachable_warning(again)
+    asked = server.requests
+    final = list(scorer.advice(session, again))[-1]
+    # The rewrites are asked anew (the fallback examples of the failed run were not kept).
+    assert server.requests > asked
+    assert not any("the model call failed" in w for w in final.warnings)
+
+
+def echo(code: int) -> Handler:
+    """A server whose error body echoes the request: its Authorization header and its body."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        said = f"{request.headers.get('authorization')} {request.content.decode()}"
+        return httpx.Response(code, json={"error": {"message": said, "type": "echo"}})
+
+    return handler
+
+
+def leaks(text: str) -> list[str]:
+    return [s for s in (KEY, *PROMPT_TEXT) if s in text]
+
+
+@pytest.mark.parametrize("code", [400, 422, 500, 503])
+def test_an_echoed_error_body_is_never_stored_shown_or_logged(
+        rubric: Rubric, tmp_path: Path, caplog: pytest.LogCaptureFixture, code: int) -> None:
+    caplog.set_level(logging.DEBUG)
+    server = Server(echo(code))
+    store = SqliteStore(tmp_path / "calls.db")
+    session = store.create_session("fake-persona")
+    for turn in transcript().turns:
+        store.add_turn(session, turn)
+    report = evaluate(store.load(session), rubric, judge_on(server))
+    assert server.requests >= 1
+    assert f"HTTP {code}" in " ".join(r.raw_output or "" for r in report.principles)
+    store.save_report(session, report)
+
+    stored = store.load_report(session)
+    assert stored is not None
+    markdown = render_markdown(stored)
+    md, js = write_report_files(stored, markdown, session, tmp_path / "downloads")
+    seen = {
+        "database file": (tmp_path / "calls.db").read_bytes().decode("utf-8", "replace"),
+        "stored report": stored.model_dump_json(),
+        "markdown": markdown,
+        "html": report_html(stored, store.load(session)),
+        "download md": md.read_text(encoding="utf-8"),
+        "download json": js.read_text(encoding="utf-8"),
+        "logs": caplog.text + " ".join(str(r.args) for r in caplog.records),
+    }
+    assert {where: leaks(text) for where, text in seen.items() if leaks(text)} == {}
+
+
+def test_a_refused_key_stops_with_our_message_not_the_body(
+        rubric: Rubric, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(BackendError) as raised:
+        evaluate(transcript(), rubric, judge_on(Server(echo(401))))
+    assert "refused the API key" in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert leaks(str(raised.value) + caplog.text) == []
