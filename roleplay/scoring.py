@@ -31,6 +31,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
@@ -54,6 +55,9 @@ from roleplay.store import TranscriptStore
 from roleplay.transcript import Transcript
 
 log = logging.getLogger(__name__)
+
+FRESH_FAILURE_S = 60.0
+"""How long a failure of the worker's checks stands for End call's own (seconds)."""
 
 _TABLE = "CREATE TABLE IF NOT EXISTS scoring_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
@@ -161,6 +165,8 @@ class Scorer:
         # Why the last scores() of a session stopped asking the model: its advice() then
         # asks nothing either, so End call against a dead server costs one failed request.
         self._failed: dict[str, str] = {}
+        # Why the worker's latest checks of a session failed, and when (time.monotonic()).
+        self._worker_failed: dict[str, tuple[str, float]] = {}
 
     # --- during the call --------------------------------------------------------------
 
@@ -217,6 +223,10 @@ class Scorer:
                             self._call_model(partial(judge.p_yes, *args), wait=True)
             finally:
                 with self._state:
+                    if judge.failure:
+                        self._worker_failed[session_id] = (judge.failure, time.monotonic())
+                    else:
+                        self._worker_failed.pop(session_id, None)
                     self._checking = None
                     self._state.notify_all()
         if not self.advice_on:
@@ -242,8 +252,13 @@ class Scorer:
             # The worker's checks of this call are the scores' own: wait for them rather than
             # ask the same questions twice. A rewrite in progress does not hold the scores up.
             self._state.wait_for(lambda: self._checking != session_id)
+            # If the call's latest checks failed just now, this run is broken too: a second
+            # timeout on the same dead server would only double End call's wait. The failure
+            # is used once and only while fresh, so Score again asks the model anew.
+            found = self._worker_failed.pop(session_id, None)
+            inherited = found[0] if found and time.monotonic() - found[1] < FRESH_FAILURE_S else None
         transcript, persona = self._load(session_id)
-        run = self._run_judge()
+        run = self._run_judge(inherited)
         call, results = self._assess(transcript, persona, run)
         with self._state:
             if run is not None and run.failure:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -207,3 +208,34 @@ def test_a_refused_key_stops_with_our_message_not_the_body(
     assert "refused the API key" in str(raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
     assert leaks(str(raised.value) + caplog.text) == []
+
+
+def test_end_call_waiting_on_a_hung_preparation_sends_no_second_request(
+        rubric: Rubric, tmp_path: Path) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def hung(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        release.wait(10)  # the server hangs until the test lets the client time out
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    store = SqliteStore(tmp_path / "calls.db")
+    session = store.create_session("fake-persona")
+    for turn in transcript().turns:
+        store.add_turn(session, turn)
+    server = Server(hung)
+    scorer = Scorer(rubric, judge_on(server), None, store)
+    scorer.prepare(session)
+    assert entered.wait(10)  # the worker's first check is on the dead server
+    done: list[EvaluationReport] = []
+    end_call = threading.Thread(
+        target=lambda: done.append(list(scorer.advice(session, scorer.scores(session)))[-1]))
+    end_call.start()  # End call while the worker's check hangs (before or after it times out)
+    release.set()
+    end_call.join(10)
+    # The worker's failure stands for End call's own: no second request to the dead server.
+    assert done and server.requests == 1
+    assert status(done[0], "acknowledge_feelings") == "unscored" and unreachable_warning(done[0])
+    # Score again asks anew (here: the server still hangs, so one more request).
+    again = scorer.scores(session)
+    assert server.requests == 2 and status(again, "acknowledge_feelings") == "unscored"
