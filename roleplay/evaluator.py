@@ -45,7 +45,14 @@ from roleplay.evidence import (
 )
 from roleplay.judge import Judge
 from roleplay.personas import Persona
-from roleplay.report import STATUS_SCORE, Advice, EvaluationReport, Evidence, PrincipleResult
+from roleplay.report import (
+    STATUS_SCORE,
+    UNREACHABLE,
+    Advice,
+    EvaluationReport,
+    Evidence,
+    PrincipleResult,
+)
 from roleplay.rubric import Principle, Rubric
 from roleplay.signals import CueKind, Signal
 from roleplay.transcript import Transcript
@@ -301,7 +308,7 @@ def build_report(call: CallEvidence, results: list[PrincipleResult],
                         "examples")
     else:
         if judge.failure:
-            warnings.append(f"the judge model could not be reached ({judge.failure}); its "
+            warnings.append(f"{UNREACHABLE} ({judge.failure}); its "
                             "checks stopped at the first failure, the principles that needed "
                             "them are unscored (not counted), and advice shows the rubric's "
                             "examples; score the call again when the model is back")

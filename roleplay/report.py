@@ -97,6 +97,15 @@ class EvaluationReport(BaseModel):
     (`roleplay.scoring.Scorer.advice` streams them in); `off`: no advice was asked for."""
 
 
+UNREACHABLE = "the judge model could not be reached"
+"""How the warning of a report whose model checks stopped at a backend failure begins."""
+
+
+def model_unreachable(report: EvaluationReport) -> bool:
+    """True when the model failed while the call was scored, so scoring again may score more."""
+    return any(w.startswith(UNREACHABLE) for w in report.warnings)
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
 
 

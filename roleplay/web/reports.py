@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from roleplay.errors import RoleplayError
 from roleplay.personas import Persona
-from roleplay.report import EvaluationReport
+from roleplay.report import EvaluationReport, model_unreachable
 from roleplay.store import TranscriptStore
 from roleplay.transcript import Transcript
 from roleplay.web import render
@@ -61,8 +61,8 @@ class ReportView:
     markdown_file: Path | None
     json_file: Path | None
     rescore: bool = False
-    """Offer to score the call (again): it has no report, its saved one no longer loads, or
-    its advice was never finished."""
+    """Offer to score the call (again): it has no report, its saved one no longer loads, its
+    advice was never finished, or the model could not be reached while it was scored."""
 
 
 ENDS_AT_ONCE = 8
@@ -123,8 +123,10 @@ class Reports:
         """The view of `report`, with its download files written."""
         md, js = render.write_report_files(report, self.markdown_fn(report), session_id,
                                            self.files_dir)
+        # Scored while the model was down: its principles are open, so offer to score again.
         return ReportView(render.report_html(report, transcript, prefix),
-                          render.mood_figure(transcript), md, js)
+                          render.mood_figure(transcript), md, js,
+                          rescore=model_unreachable(report))
 
     def stored(self, session_id: str, report: EvaluationReport, transcript: Transcript,
                prefix: str) -> ReportView:

@@ -20,12 +20,13 @@ from roleplay.config import Settings
 from roleplay.errors import BackendError
 from roleplay.evaluator import evaluate
 from roleplay.judge import Judge
-from roleplay.report import EvaluationReport, render_markdown
+from roleplay.report import EvaluationReport, model_unreachable, render_markdown
 from roleplay.rubric import Rubric, load_rubric
 from roleplay.scoring import Scorer
 from roleplay.store import SqliteStore
 from roleplay.transcript import Transcript, Turn
 from roleplay.web.render import report_html, write_report_files
+from roleplay.web.reports import Reports
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-test-SECRET123"
@@ -239,3 +240,24 @@ def test_end_call_waiting_on_a_hung_preparation_sends_no_second_request(
     # Score again asks anew (here: the server still hangs, so one more request).
     again = scorer.scores(session)
     assert server.requests == 2 and status(again, "acknowledge_feelings") == "unscored"
+
+
+def test_the_page_offers_score_again_when_the_model_was_down(rubric: Rubric,
+                                                             tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "calls.db")
+    session = store.create_session("fake-persona")
+    for turn in transcript().turns:
+        store.add_turn(session, turn)
+    server = Server(FAILURES["500"])
+    scorer = Scorer(rubric, judge_on(server), None, store)
+    reports = Reports(store, lambda t, p: evaluate(t, rubric), render_markdown,
+                      tmp_path / "files", scorer)
+    # With a scorer the persona is not used (the scorer reads the call from the store).
+    views = list(reports.stream(session, store.load(session), None, "r"))  # type: ignore[arg-type]
+    assert views[-1].rescore and "could not be reached" in views[-1].html
+    stored = store.load_report(session)
+    assert stored is not None and model_unreachable(stored)
+
+    server.handler = healthy  # the model is back: Score again scores it, no button any more
+    views = list(reports.stream(session, store.load(session), None, "r"))  # type: ignore[arg-type]
+    assert not views[-1].rescore and "could not be reached" not in views[-1].html
