@@ -14,6 +14,7 @@ import httpx
 import pytest
 from _judge_fakes import completion, logprob_answer
 from pydantic import SecretStr
+from test_backend_errors import Backend as Server  # counts requests; its handler can be swapped
 
 from roleplay.backends import describe_error, make_chat_model
 from roleplay.config import Settings
@@ -61,18 +62,6 @@ def healthy(request: httpx.Request) -> httpx.Response:
     if body.get("logprobs"):
         return completion(logprob_answer(0.9))
     return completion(json.dumps({"rewrite": "I'm sorry it hasn't arrived. I'll trace it now."}))
-
-
-class Server:
-    """A MockTransport handler that counts requests; `handler` can be swapped (recovery)."""
-
-    def __init__(self, handler: Handler):
-        self.handler = handler
-        self.requests = 0
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests += 1
-        return self.handler(request)
 
 
 @pytest.fixture(scope="module")
