@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 import openai
@@ -213,6 +213,16 @@ def describe_error(err: Exception, settings: Settings) -> BackendError:
     return BackendError(f"{where} failed: {redact_error(err)}")
 
 
+def _cut(err: BaseException) -> bool:
+    """True when `err` (or what caused it) is a connection that closed mid-answer."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, httpx.RemoteProtocolError | httpx.ReadError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def redact_error(err: Exception) -> str:
     """A short description of a failed model call: its HTTP status and error type, never the
     message, which for a status error holds the server's body (it may echo the API key and the
@@ -240,6 +250,25 @@ class CustomerModel:
         self._features = features
         self._llm: BaseLLM | None = completion_model
         self._chat: BaseChatModel | None = chat_model
+        # The status and content type of the last answer in this thread (one model serves
+        # every call of the web app, each streamed in its own thread): a server that answers
+        # 200 with something else is then named by what it sent, never by its body.
+        self._answer = threading.local()
+        self._model_client: httpx.Client | None = None
+
+    def _seen(self, response: httpx.Response) -> None:
+        self._answer.last = (response.status_code,
+                             response.headers.get("content-type", "no content type"))
+
+    def _client(self) -> httpx.Client:
+        # The client the models send on, with a hook that records each answer's status.
+        if self._model_client is None:
+            # openai's own default client (its limits and redirects); typed against a
+            # vendored httpx, so mypy needs telling it is an httpx.Client.
+            client = self._http_client or cast(httpx.Client, openai.DefaultHttpxClient())
+            client.event_hooks["response"] = [*client.event_hooks["response"], self._seen]
+            self._model_client = client
+        return self._model_client
 
     def __repr__(self) -> str:
         return f"CustomerModel(model={self.name!r}, style={self.settings.prompt_style!r})"
@@ -258,12 +287,12 @@ class CustomerModel:
 
     def _completion(self) -> BaseLLM:
         if self._llm is None:
-            self._llm = make_completion_model(self.settings, http_client=self._http_client)
+            self._llm = make_completion_model(self.settings, http_client=self._client())
         return self._llm
 
     def _chat_model(self) -> BaseChatModel:
         if self._chat is None:
-            self._chat = make_chat_model(self.settings, "customer", http_client=self._http_client)
+            self._chat = make_chat_model(self.settings, "customer", http_client=self._client())
         return self._chat
 
     def stream(self, prompt: str, stop: list[str], max_tokens: int = 96,
@@ -273,6 +302,8 @@ class CustomerModel:
         `avoid`: words the reply should not use, on servers that take them as words
         (llama.cpp); other backends get a regeneration without them.
         """
+        self._answer.last = None
+        started = False
         try:
             if self.completion_style:
                 llm = self._completion()
@@ -281,17 +312,43 @@ class CustomerModel:
                     # llama.cpp accepts words here and bans every token of each; the OpenAI
                     # API wants token ids of its own tokenizer, which this code cannot know.
                     extra["extra_body"] = {"logit_bias": [[word, False] for word in avoid]}
-                yield from llm.stream(prompt, stop=stop, max_tokens=max_tokens,
-                                      temperature=temperature, **extra)
+                for piece in llm.stream(prompt, stop=stop, max_tokens=max_tokens,
+                                        temperature=temperature, **extra):
+                    started = True
+                    yield piece
             else:
                 chat = self._chat_model()
                 messages = [SystemMessage(CHAT_STYLE_SYSTEM), HumanMessage(prompt)]
                 for chunk in chat.stream(messages, stop=stop, max_tokens=max_tokens,
                                          temperature=temperature):
+                    started = True
                     if isinstance(chunk.content, str):
                         yield chunk.content
         except Exception as err:  # every client failure becomes one message
-            raise describe_error(err, self.settings) from err
+            raise self._describe(err, started) from err
+
+    def _describe(self, err: Exception, started: bool) -> BackendError:
+        where = self.settings.base_url or self.settings.azure_endpoint or \
+            "the embedded model server"
+        answer: tuple[int, str] | None = getattr(self._answer, "last", None)
+        timeout = isinstance(err, openai.APITimeoutError | httpx.TimeoutException)
+        if not timeout and answer is not None and (started or _cut(err)):
+            # The server answered, then the connection closed before the reply was finished:
+            # it was reachable a moment ago, so "cannot reach" would send the operator to the
+            # wrong place.
+            return BackendError(f"{where} stopped in the middle of the reply (the connection "
+                                "closed before the reply was finished); press Retry, and if it "
+                                "keeps happening check the model server's log")
+        if answer is not None and answer[0] < 400 and not isinstance(
+                err, openai.APIError | httpx.HTTPError | BackendError):
+            status, content_type = answer
+            # A parse failure of a successful answer: a web page, some other JSON API. Named
+            # by status and content type only; the body is the server's, and may echo the key.
+            return BackendError(f"{where} answered with something that is not a model reply "
+                                f"(HTTP {status}, content type {content_type}); check that "
+                                "ROLEPLAY_BASE_URL is the /v1 address of an OpenAI-compatible "
+                                "server (unset it to use the embedded model), then press Retry")
+        return describe_error(err, self.settings)
 
     def warm(self, prompt: str) -> None:
         """Process `prompt` once so the server's prompt cache holds it for the first turn."""

@@ -7,7 +7,7 @@ saved, and retry() answers it once the backend works again.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -85,12 +85,34 @@ def junk(request: httpx.Request) -> httpx.Response:
     return sse(" ```python\n", "def f():")
 
 
+class _CutStream(httpx.SyncByteStream):
+    """An SSE body that sends one piece, then the connection closes mid-reply."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield sse(" Look,").content.split(b"data: [DONE]")[0]
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete "
+                                        "message body (incomplete chunked read)")
+
+
+def cut(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, stream=_CutStream(), headers={"content-type": "text/event-stream"})
+
+
+def not_a_model(request: httpx.Request) -> httpx.Response:
+    # Some other JSON service at ROLEPLAY_BASE_URL; its body must never reach the message.
+    return httpx.Response(200, json={"status": "ok", "token": "sk-echoed-secret"})
+
+
 @pytest.mark.parametrize("failure, message", [
     (refuse, "cannot reach http://127.0.0.1:9/v1; check that it is running"),
     (hang, "did not answer within 5 s; try again, or raise ROLEPLAY_TIMEOUT"),
     (server_error, "answered HTTP 503; try again in a moment"),
     (empty, "could not stay in character (junk: the reply is empty); retry"),
     (junk, "could not stay in character (junk: looks like code"),
+    (cut, ("http://127.0.0.1:9/v1 stopped in the middle of the reply (the connection closed "
+           "before the reply was finished); press Retry")),
+    (not_a_model, ("http://127.0.0.1:9/v1 answered with something that is not a model reply "
+                   "(HTTP 200, content type application/json); check that ROLEPLAY_BASE_URL")),
 ])
 def test_failure_keeps_the_turn_says_what_to_do_and_retry_works(
         failure: Handler, message: str, tmp_path: Path) -> None:
@@ -140,3 +162,16 @@ def test_a_refused_key_is_not_retryable(tmp_path: Path) -> None:
         list(engine.stream(session, LINE))
     assert not caught.value.retryable
     assert engine.store.load(session.session_id).awaiting_reply
+
+
+@pytest.mark.parametrize("failure", [cut, not_a_model])
+def test_a_cut_or_foreign_answer_is_not_called_unreachable_nor_named_in_python(
+        failure: Handler, tmp_path: Path) -> None:
+    engine = engine_on(Backend(failure), tmp_path)
+    session = started(engine)
+    with pytest.raises(BackendError) as caught:
+        list(engine.stream(session, LINE))
+    said = str(caught.value)
+    for wrong in ("cannot reach", "check that it is running", "Error", "No generation chunks",
+                  "sk-echoed-secret", "Look,"):
+        assert wrong not in said

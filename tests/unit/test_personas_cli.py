@@ -119,3 +119,25 @@ def test_an_id_too_long_to_publish_is_refused(personas_dir: Path,
     assert capsys.readouterr().out == (
         f"{personas_dir}/long.yaml:1: id: is 300 characters long; keep it to 64 characters or "
         "fewer: the id names the persona's file and its address in the web app\n")
+
+
+@pytest.mark.parametrize("opening, calm, flagged", [
+    ("Hi. The parcel was **promised** for *Monday*.", "***Thanks***, that helps.", None),
+    ("Hi. Where is my f*** parcel?", "Thanks, that **helps**.", "opening: swears ('f***')"),
+    ("Hi. The parcel was **promised** for Monday.", "This **sh*t** again.",
+     "rungs.calm.examples[0]: swears ('sh*t')"),
+], ids=["emphasis", "masked-opening", "masked-in-emphasis"])
+def test_markdown_emphasis_is_not_swearing_but_a_masked_swear_word_is(
+        personas_dir: Path, capsys: pytest.CaptureFixture[str], opening: str, calm: str,
+        flagged: str | None) -> None:
+    text = (DATA / "valid" / "minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace("opening: Hi. I'm calling about a parcel that was supposed to arrive "
+                        "on Monday.", f"opening: {json.dumps(opening)}")
+    text = text.replace("- Thanks, that helps.", f"- {json.dumps(calm)}")
+    (personas_dir / "late-parcel.yaml").write_text(text, encoding="utf-8")
+    assert run(personas_dir, "personas", "validate") == (0 if flagged is None else 1)
+    out = capsys.readouterr().out
+    if flagged is None:
+        assert out == ""
+    else:
+        assert flagged in out and out.count("\n") == 1, out
