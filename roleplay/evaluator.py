@@ -39,7 +39,6 @@ from roleplay.evidence import (
     TurnEvidence,
     evidence_of,
     lead_sentence,
-    mask_grader_text,
     quoted,
     signal_hits,
 )
@@ -57,7 +56,7 @@ from roleplay.rubric import Principle, Rubric
 from roleplay.signals import CueKind, Signal
 from roleplay.transcript import Transcript
 
-__all__ = ["assess", "build_report", "evaluate", "mask_grader_text"]
+__all__ = ["assess", "build_report", "evaluate"]
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from roleplay.evaluator import mask_grader_text
+from roleplay.evidence import mask_grader_text
 from roleplay.harness.calibration import (
     GROUPS,
     MIN_AUC,

@@ -22,7 +22,7 @@ from roleplay.errors import BackendError
 from roleplay.evaluator import evaluate
 from roleplay.judge import Judge
 from roleplay.report import EvaluationReport, model_unreachable, render_markdown
-from roleplay.rubric import Rubric, load_rubric
+from roleplay.rubric import Rubric
 from roleplay.scoring import Scorer
 from roleplay.store import SqliteStore
 from roleplay.transcript import Transcript, Turn
@@ -62,11 +62,6 @@ def healthy(request: httpx.Request) -> httpx.Response:
     if body.get("logprobs"):
         return completion(logprob_answer(0.9))
     return completion(json.dumps({"rewrite": "I'm sorry it hasn't arrived. I'll trace it now."}))
-
-
-@pytest.fixture(scope="module")
-def rubric() -> Rubric:
-    return load_rubric(REPO / "prompts" / "rubric.yaml")
 
 
 def settings() -> Settings:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from _calls import call
 from _judge_fakes import Answer, agent_text, completion, logprob_answer, make_judge, unavailable
 from langchain_core.messages import AIMessage
 
@@ -18,23 +18,9 @@ from roleplay.backends import ServerFeatures
 from roleplay.errors import TranscriptError
 from roleplay.evaluator import evaluate
 from roleplay.report import EvaluationReport, render_markdown
-from roleplay.rubric import Rubric, load_rubric
+from roleplay.rubric import Rubric
 from roleplay.signals import Signal, SignalKind
 from roleplay.transcript import Transcript, Turn
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def rubric() -> Rubric:
-    return load_rubric(REPO / "prompts" / "rubric.yaml")
-
-
-def call(*lines: str) -> Transcript:
-    """Alternate customer / trainee lines, customer first."""
-    roles = ["customer", "trainee"]
-    return Transcript(turns=[Turn(role=roles[i % 2], content=text) for i, text in enumerate(lines)])  # type: ignore[arg-type]
-
 
 GOOD = call(
     "My internet has been down since this morning and I work from home. This is the third time!",

@@ -11,20 +11,18 @@ import json
 import threading
 from pathlib import Path
 
-import pytest
+from _calls import call
 from _judge_fakes import logprob_answer, make_judge
 
 from roleplay.appraisal import Appraisal, LexicalAppraiser, Move
 from roleplay.conversation import ReplyGate
 from roleplay.evaluator import evaluate
 from roleplay.report import EvaluationReport
-from roleplay.rubric import Rubric, load_rubric
+from roleplay.rubric import Rubric
 from roleplay.scoring import ResultCache, Scorer
 from roleplay.signals import SignalKind
 from roleplay.store import SqliteStore
 from roleplay.transcript import Transcript, Turn
-
-REPO = Path(__file__).resolve().parents[2]
 
 # No listed phrase in either trainee line; the fake appraiser hears what they do.
 PLAIN_EMPATHY = "god, what a nightmare, i'd be livid in your shoes"
@@ -52,16 +50,6 @@ class FakeAppraiser:
                 moves.append(Move(kind=kind, confidence=0.9, quote=stripped, start=start,
                                   end=start + len(stripped), source="model"))
         return Appraisal(moves=moves, language=language, appraiser=self.name)
-
-
-@pytest.fixture(scope="module")
-def rubric() -> Rubric:
-    return load_rubric(REPO / "prompts" / "rubric.yaml")
-
-
-def call(*lines: str) -> Transcript:
-    roles = ["customer", "trainee"]
-    return Transcript(turns=[Turn(role=roles[i % 2], content=t) for i, t in enumerate(lines)])  # type: ignore[arg-type]
 
 
 def status(report: EvaluationReport, principle: str) -> str:
