@@ -112,7 +112,12 @@ class Settings(BaseModel):
     """YAML file of web users and roles (`ROLEPLAY_USERS`); None turns login off."""
 
     concurrency: int = 2
-    """Chat requests the web app serves at once (`ROLEPLAY_CONCURRENCY`)."""
+    """Customer replies this process asks the model for at once (`ROLEPLAY_CONCURRENCY`);
+    more wait in line, told their place (set it to the model server's slots)."""
+
+    queue_timeout: float = 90.0
+    """Seconds a reply may wait for a model slot before it fails with Retry offered
+    (`ROLEPLAY_QUEUE_TIMEOUT`)."""
 
     @property
     def embedded(self) -> bool:
@@ -202,6 +207,7 @@ def settings_from_env() -> Settings:
         "timeout": ("ROLEPLAY_TIMEOUT", float),
         "port": ("ROLEPLAY_PORT", int),
         "concurrency": ("ROLEPLAY_CONCURRENCY", int),
+        "queue_timeout": ("ROLEPLAY_QUEUE_TIMEOUT", float),
     }
     for field, (name, kind) in numbers.items():
         number = _env_number(name, kind)

@@ -5,15 +5,17 @@ CONTRACT (the web app, the CLI and the eval harness are written against it):
     engine = ConversationEngine(model, store, prompts_dir, context_tokens)
     session = engine.start(persona, user="ann")          # opening line saved, prompt warmed
     for event in engine.stream(session, "I'm sorry..."):  # trainee turn saved first
-        MoodUpdate -> Token* -> (Restart -> Token*)* -> Reply
+        MoodUpdate -> Waiting* -> Token* -> (Restart -> Token*)* -> Reply
     engine.reply(session, text) -> Turn                   # the same, without streaming
     engine.retry(session) -> Iterator[ReplyEvent]         # answer a saved trainee turn again
     engine.resume(session_id, personas) -> Session        # every committed turn, from the store
     engine.gate: ReplyGate                                # busy while a reply is being made
+    engine.slots: ModelSlots                              # replies asked at once; the line
     engine.on_reply = scorer.prepare                      # called after each stored reply
 
 A BackendError raised from stream()/retry() leaves the trainee turn saved and
-`session.transcript.awaiting_reply` True, so the caller can offer retry().
+`session.transcript.awaiting_reply` True, so the caller can offer retry(); so does a reply
+that waited `slots.max_wait` seconds for a model slot (Waiting says where it is meanwhile).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label
 from roleplay.errors import BackendError, RoleplayError, StoreError
 from roleplay.mood import MoodChange, Rung, next_rung
 from roleplay.personas import Persona
+from roleplay.slots import ModelSlots, Ticket
 from roleplay.store import SqliteStore, TranscriptStore
 from roleplay.text import whole_sentences
 from roleplay.transcript import Transcript, Turn
@@ -51,6 +54,9 @@ SALVAGE_WORDS = 3
 
 REGENERATIONS = 2
 """How many times a reply that breaks character is generated again before giving up."""
+
+WAIT_TICK = 1.0
+"""Seconds between two Waiting events of a reply waiting for a model slot."""
 
 # The first attempt is the one the persona was tuned on; regenerations get more randomness,
 # since repeating the same sampling on the same prompt tends to repeat the same break.
@@ -100,6 +106,16 @@ class MoodUpdate:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """Every model slot is busy: the reply is `position`-th in line, about `estimate` s away
+    (None: no reply timed yet) with `capacity` slots; sent again every WAIT_TICK seconds."""
+
+    position: int
+    estimate: float | None
+    capacity: int
+
+
+@dataclass(frozen=True)
 class Token:
     """A piece of the customer's reply as it is generated."""
 
@@ -120,7 +136,7 @@ class Reply:
     turn: Turn
 
 
-ReplyEvent = MoodUpdate | Token | Restart | Reply
+ReplyEvent = MoodUpdate | Waiting | Token | Restart | Reply
 
 
 @dataclass
@@ -198,9 +214,12 @@ class ConversationEngine:
 
     def __init__(self, model: CustomerModel, store: TranscriptStore, prompts_dir: Path,
                  context_tokens: int = 4096, max_tokens: int = MAX_TOKENS,
-                 appraiser: Appraiser | None = None, gate: ReplyGate | None = None):
+                 appraiser: Appraiser | None = None, gate: ReplyGate | None = None,
+                 slots: ModelSlots | None = None):
         self.model = model
         self.gate = gate or ReplyGate()
+        # Replies beyond the model's slots wait here, where the trainee can be told so.
+        self.slots = slots or ModelSlots(capacity=2)
         # Called with the session id after each customer reply is stored; the web app sets
         # it to `Scorer.prepare`, which must return at once (it queues background work).
         self.on_reply: Callable[[str], None] | None = None
@@ -224,7 +243,8 @@ class ConversationEngine:
         return cls(CustomerModel(settings, features=features),
                    store or SqliteStore(settings.db_path),
                    settings.prompts_dir, settings.context_tokens,
-                   appraiser=appraiser_from_settings(settings))
+                   appraiser=appraiser_from_settings(settings),
+                   slots=ModelSlots(settings.concurrency, settings.queue_timeout))
 
     # --- sessions --------------------------------------------------------------------
 
@@ -271,7 +291,11 @@ class ConversationEngine:
             session.transcript, self.context_tokens, self.max_tokens)
 
         def run() -> None:
+            # Only a speed-up: with every slot busy it would delay a trainee waiting in line.
+            ticket = self.slots.join()
             try:
+                if not ticket.holding:
+                    return
                 with self.gate.busy():
                     self.model.warm(prompt)
             except RoleplayError as err:
@@ -280,6 +304,7 @@ class ConversationEngine:
                 log.warning("warming the prompt of session %s failed: %s",
                             session.session_id, err)
             finally:
+                ticket.leave()
                 # Sessions that never get a line (a closed browser tab) must not pile up.
                 with self._lock:
                     if self._warming.get(session.session_id) is threading.current_thread():
@@ -348,13 +373,37 @@ class ConversationEngine:
         check = builder.checker(rung, session.transcript)
         label = speaker_label(session.persona)
         self._wait_warm(session)
+        ticket = yield from self._take_slot()
+        try:
+            yield from self._attempts(session, prompt.text, label, check, rung)
+        finally:
+            ticket.leave()  # also when the page stops listening mid-reply
+
+    def _take_slot(self) -> Generator[Waiting, None, Ticket]:
+        """Wait for a model slot, saying where the reply is in line; BackendError (the
+        trainee line stays saved, Retry asks again) after `slots.max_wait` seconds."""
+        ticket = self.slots.join()
+        try:
+            while not ticket.wait(WAIT_TICK):
+                if ticket.waited >= self.slots.max_wait:
+                    raise BackendError(
+                        f"every model slot stayed busy for {self.slots.max_wait:g} s (many "
+                        "trainees at once); your line is saved: press Retry in a moment")
+                yield Waiting(ticket.position, ticket.estimate(), self.slots.capacity)
+        except BaseException:
+            ticket.leave()  # a timeout, or the page that stopped listening
+            raise
+        return ticket
+
+    def _attempts(self, session: Session, prompt_text: str, label: str,
+                  check: CharacterCheck, rung: Rung) -> Iterator[ReplyEvent]:
         last: Verdict | None = None
         avoid: list[str] = []
         broken_texts: list[str] = []
         for attempt, temperature in enumerate(TEMPERATURES[:REGENERATIONS + 1]):
             reply = ReplyText(label)
             try:
-                content = yield from self._attempt(prompt.text, label, check, reply,
+                content = yield from self._attempt(prompt_text, label, check, reply,
                                                    temperature, avoid)
             except _Broken as broken:
                 last = broken.verdict

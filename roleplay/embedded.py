@@ -9,9 +9,11 @@ to any other backend: it is just a `base_url`.
 from __future__ import annotations
 
 import atexit
+import errno
 import hashlib
 import importlib
 import os
+import socket
 import threading
 import time
 import uuid
@@ -133,6 +135,20 @@ class LlamaServer:
             self._server = None
 
 
+def check_port_free(host: str, port: int) -> None:
+    """BackendError naming the fix if `port` on `host` cannot be listened on."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            taken = err.errno == errno.EADDRINUSE
+            raise BackendError(
+                f"cannot listen on {host}:{port}: "
+                + ("the port is taken (another model server or app is running there?); "
+                   "stop it or pick another with --port" if taken
+                   else f"{err.strerror}; check --host"), retryable=False) from None
+
+
 def local_params(path: Path, settings: Settings) -> Any:
     """llama.cpp server parameters for `path` on 127.0.0.1, a free port, quiet, with the
     configured threads; the caller sets what differs (slots, context, embedding mode)."""
@@ -150,16 +166,29 @@ def local_params(path: Path, settings: Settings) -> Any:
 
 
 class EmbeddedServer:
-    """The customer's and the judge's llama.cpp server, on the packaged (or configured) model."""
+    """The customer's and the judge's llama.cpp server, on the packaged (or configured) model.
 
-    def __init__(self, settings: Settings):
+    In-process it listens on 127.0.0.1 on a free port; `roleplay model-server` gives it a
+    `host`, a `port` and its own slot count, and the key of `settings.api_key` if set.
+    """
+
+    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 0,
+                 parallel: int | None = None, what: str = "the embedded model server"):
+        if port:
+            check_port_free(host, port)  # before the 1 GB model is loaded, not after
         path = model_file(settings)
         params = local_params(path, settings)
+        params.hostnames = [host]
+        params.port = port
+        slots = parallel or settings.local_parallel
         # Each parallel slot gets local_ctx tokens of context.
-        params.n_parallel = settings.local_parallel
-        params.n_ctx = settings.local_ctx * settings.local_parallel
+        params.n_parallel = slots
+        params.n_ctx = settings.local_ctx * slots
         params.cache_prompt = True
-        self._server = LlamaServer(params, "the embedded model server", settings.timeout)
+        if settings.api_key is not None:
+            params.api_keys = [settings.api_key.get_secret_value()]
+        self.slots = slots
+        self._server = LlamaServer(params, what, settings.timeout)
         self.base_url = self._server.base_url
         self.model_path = path
 

@@ -3,7 +3,7 @@
 Each command is a `cmd_*` function taking the parsed arguments and the `Settings` that
 `main` read once, and returning an exit code; it lives with its parser lines in the module
 of its family (`practice`: serve, users, chat, sessions; `files`: personas, evaluate;
-`measure`: eval, bench, appraise). Core errors (RoleplayError) are printed here as one
+`measure`: eval, bench, appraise; `deploy`: model-server, stand-in, loadtest). Core errors (RoleplayError) are printed here as one
 message, never as a traceback.
 """
 
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from roleplay.cli import files, measure, practice
+from roleplay.cli import deploy, files, measure, practice
 from roleplay.errors import PersonaError, RoleplayError, TranscriptError
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every command."""
     parser = argparse.ArgumentParser(prog="roleplay", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (practice, files, measure):
+    for module in (practice, files, measure, deploy):
         module.add_commands(sub)
     return parser
 

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Protocol
 
 from roleplay.config import Settings
-from roleplay.conversation import MoodUpdate, Reply, ReplyEvent, Restart, Session, Token
+from roleplay.conversation import MoodUpdate, Reply, ReplyEvent, Restart, Session, Token, Waiting
 from roleplay.errors import BackendError, PersonaError, Problem, RoleplayError, StoreError
 from roleplay.limits import line_problem
 from roleplay.personas import Persona, parse_persona, scan_personas
+from roleplay.slots import waiting_text
 from roleplay.store import SessionInfo, TranscriptStore
 from roleplay.users import Role, Users
 from roleplay.web import render
@@ -76,6 +77,8 @@ class CallView:
     """Text to put back in the message box (a line that was not sent); "" leaves it alone."""
     busy: bool = False
     """The customer is still answering: Send and End call wait."""
+    wait: str | None = None
+    """Every model slot is busy: where the reply is in line and roughly how long."""
 
 
 class WebApp:
@@ -303,18 +306,23 @@ class WebApp:
         pending = ""
         mood: tuple[str, str] | None = None
         saved = False
+        wait: str | None = None
         try:
             for event in events():
-                if isinstance(event, MoodUpdate):
+                if isinstance(event, Waiting):
+                    wait = waiting_text(event.position, event.estimate, event.capacity)
+                elif isinstance(event, MoodUpdate):
                     saved = True
                     mood = (event.change.after.value, event.change.reason)
                 elif isinstance(event, Token):
                     pending += event.text
+                    wait = None
                 elif isinstance(event, Restart):
                     pending = ""  # the streamed text broke character; the engine regenerates
                 elif isinstance(event, Reply):
                     break
                 view = self.call_view(session, pending=pending)  # busy until the Reply
+                view.wait = wait
                 if mood is not None:
                     view.mood = render.mood_meter(render.Rung(mood[0]), mood[1],
                                                   session.persona.customer.name)

@@ -132,6 +132,9 @@ def _reopen(app: WebApp, practice: Practice, session_id: str, me: Identity,
     return {**out, **practice.show_report(report, session_id), practice.panel.state: session}
 
 
+HANDLERS = 64
+"""Chat events handled at once per process (each waits for a model slot, or streams)."""
+
 TRUSTED_ROOM = ("Login is off (trusted-room mode): anyone at this computer can continue the "
                 "calls started in this browser and read their reports. Use it only in a "
                 "room where that is fine; your trainer can turn login on.")
@@ -186,8 +189,11 @@ def launch_app(demo: Page, settings: Settings, users: Users | None = None,
     """Serve `demo` on settings.host:port with the queue limit and, if configured, login
     (failed logins slowed and locked out by `throttle`, LoginThrottle() by default)."""
     throttle = throttle or LoginThrottle()
-    demo.queue(default_concurrency_limit=settings.concurrency)
+    # Replies wait for a model slot in the engine (ModelSlots), where the trainee is told
+    # their place in line; waiting in Gradio's queue instead would be a frozen box.
+    demo.queue(default_concurrency_limit=HANDLERS)
     demo.launch(
+        max_threads=HANDLERS + 40,
         server_name=settings.host, server_port=port or settings.port,
         # An async check (awaited by Gradio's /login), typed by Gradio as a plain callable.
         auth=LoginGate(users, throttle).check if users is not None else None,  # type: ignore[arg-type]

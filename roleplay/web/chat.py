@@ -94,10 +94,12 @@ class ChatPanel:
 
     def update(self, session: Session, view: CallView) -> Updates:
         """The panel after one step of a reply."""
+        note = (render.error_box(view.error) if view.error
+                else render.notice_box(view.wait) if view.wait else "")
         out: Updates = {
             self.chat: view.messages, self.mood: view.mood,
-            self.error: gr.HTML(value=render.error_box(view.error) if view.error else "",
-                                visible=view.error is not None),
+            # Waiting for a model slot shows as a notice where errors show: never a frozen box.
+            self.error: gr.HTML(value=note, visible=bool(note)),
             self.retry: gr.Button(visible=view.retry, interactive=not view.busy),
             self.take_back: gr.Button(visible=view.retry, interactive=not view.busy),
             self.send: gr.Button(interactive=not view.busy),

@@ -22,7 +22,7 @@ from roleplay.config import Settings
 from roleplay.report import render_markdown
 from roleplay.store import SqliteStore
 from roleplay.users import User, Users, hash_password
-from roleplay.web.app import build_app, launch_app
+from roleplay.web.app import HANDLERS, build_app, launch_app
 
 MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
     encoding="utf-8")
@@ -95,9 +95,10 @@ def test_model_requests_share_one_queue_with_the_configured_limit(
     # ...scoring waits in its own line, and page loads wait for nothing.
     assert groups["end_call"] == "evaluate" and groups["on_load"] != "model"
     limits = {fn.name: fn.concurrency_limit for fn in demo.fns.values()}
-    # Gradio resolves "default" to queue(default_concurrency_limit=settings.concurrency).
+    # Gradio lets HANDLERS chat events in at once; the engine's ModelSlots then let
+    # settings.concurrency of them ask the model, telling the others their place in line.
     assert limits["send"] == limits["sandbox_say"] == "default"
-    assert demo._queue.default_concurrency_limit == 3
+    assert demo._queue.default_concurrency_limit == HANDLERS
     assert limits["end_call"] == 1 and limits["on_load"] is None
 
 
