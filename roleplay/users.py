@@ -140,6 +140,10 @@ class Users:
         user = self._by_name.get(name) if name else None
         return user.role if user else None
 
+    def names(self, role: Role) -> list[str]:
+        """The names of the users with `role`, sorted (a trainer's "everyone")."""
+        return sorted(n for n, u in self._by_name.items() if u.role == role)
+
 
 def _explain(err: ErrorDetails, loc: tuple[str | int, ...]) -> tuple[str, str] | None:
     if err["type"] == "string_pattern_mismatch" and loc[-1:] == ("name",):

@@ -38,6 +38,8 @@ from roleplay.web.actions import (
     WebApp,
     message,
 )
+from roleplay.web.coached import CoachedApp
+from roleplay.web.dashboard import dashboard_view
 from roleplay.web.gate import Gate, LoginGate, LoginThrottle
 from roleplay.web.history import history_view
 from roleplay.web.page import URL_JS, Updates, identity
@@ -51,7 +53,7 @@ __all__ = ["Identity", "NotAllowed", "WebApp", "app_from_settings", "build_app",
 class Page(gr.Blocks):
     """The app's Blocks and the WebApp behind them (launch_app's gate asks it who owns what)."""
 
-    webapp: WebApp
+    webapp: CoachedApp
 
 
 def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settings: Settings,
@@ -59,8 +61,8 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
               files_dir: Path | None = None, scorer: Scorer | None = None) -> Page:
     """Return the app's Blocks; serve it with launch_app(). With `scorer`, End call shows
     the scores at once and streams the advice in; without, `evaluate_fn` scores the call."""
-    app = WebApp(engine, store, personas_dir, settings, evaluate_fn, markdown_fn, users,
-                 files_dir, scorer)
+    app = CoachedApp(engine, store, personas_dir, settings, evaluate_fn, markdown_fn, users,
+                     files_dir, scorer)
     with Page(title="Roleplay – customer-service training", analytics_enabled=False,
               fill_width=False) as demo:
         demo.webapp = app
@@ -82,6 +84,8 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
             with gr.Tab("Trainer", id="trainer", visible=False,
                         elem_id="tab-trainer") as trainer_tab:
                 trainer_view(app, trainer_tab)
+            with gr.Tab("Team", id="team", visible=False, elem_id="tab-team") as team_tab:
+                dashboard_view(app, team_tab)
         # The session id reaches the URL only through this script (see URL_JS).
         sid_box.change(None, inputs=[sid_box], js=URL_JS, queue=False)
 
@@ -91,6 +95,7 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
             except NotAllowed as err:
                 return {whoami: str(err)}
             out: Updates = {trainer_tab: gr.Tab(visible=me.role == "trainer"),
+                            team_tab: gr.Tab(visible=me.role == "trainer"),
                             whoami: (f"Signed in as **{me.name}** ({me.role}) · "
                                      "[Log out](logout)" if app.login else "")}
             session_id = (request.query_params.get("session") or "").strip()
@@ -100,7 +105,7 @@ def build_app(engine: Engine, store: TranscriptStore, personas_dir: Path, settin
 
         # Then the URL follows what was opened: a refused or vanished session leaves it.
         demo.load(on_load, inputs=[name_box],
-                  outputs=[*practice.outputs, whoami, name_box, trainer_tab],
+                  outputs=[*practice.outputs, whoami, name_box, trainer_tab, team_tab],
                   concurrency_limit=None).then(None, inputs=[sid_box], js=URL_JS, queue=False)
     return demo
 
@@ -158,12 +163,12 @@ def app_from_settings(settings: Settings) -> tuple[Page, Users | None]:
     from roleplay.judge import Judge
     from roleplay.report import EvaluationReport, render_markdown
     from roleplay.rubric import load_rubric
-    from roleplay.store import SqliteStore
+    from roleplay.store import open_store
     from roleplay.users import load_users
 
     users = load_users(settings.users_file) if settings.users_file else None
     rubric = load_rubric(settings.prompts_dir / "rubric.yaml")
-    store = SqliteStore(settings.db_path)
+    store = open_store(settings)
     engine = ConversationEngine.from_settings(settings, store)
     judge = Judge.from_settings(settings)
     # The judge's checks and rewrites are prepared after each reply, in the model's idle time.

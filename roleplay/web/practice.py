@@ -16,8 +16,9 @@ import gradio as gr
 from roleplay.conversation import Session
 from roleplay.errors import RoleplayError
 from roleplay.web import render
-from roleplay.web.actions import CallView, NotAllowed, ReportView, WebApp, message
+from roleplay.web.actions import CallView, NotAllowed, ReportView, message
 from roleplay.web.chat import PRACTICE_IDS, ChatPanel, anyone, chat_panel, own_call
+from roleplay.web.coached import CoachedApp
 from roleplay.web.page import Updates, who
 
 
@@ -73,7 +74,7 @@ class Practice:
                 self.panel.box: ""}
 
 
-def practice_view(app: WebApp, demo: gr.Blocks, name_box: gr.Textbox,
+def practice_view(app: CoachedApp, demo: gr.Blocks, name_box: gr.Textbox,
                   sid_box: gr.Textbox) -> Practice:
     """Lay out the Practice tab's content in the current context and wire its events."""
     with gr.Column(visible=True, elem_id="picker") as picker_col:
@@ -117,8 +118,12 @@ def practice_view(app: WebApp, demo: gr.Blocks, name_box: gr.Textbox,
 
     with cards_slot:
         @gr.render(triggers=[demo.load])
-        def cards() -> None:
+        def cards(request: gr.Request) -> None:
             personas, problems = app.catalogue()
+            # The trainee's open assignments first, listed above the cards (issue 12).
+            personas, assigned = app.picker(personas, who(app, request, None))
+            if assigned:
+                gr.HTML(assigned, elem_id="picker-assignments")
             if problems:
                 # Named, so the trainer can fix them; every other scenario stays playable.
                 gr.HTML(render.broken_files_html(problems), elem_id="picker-problems")
