@@ -22,6 +22,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from roleplay.errors import ConfigError
+    from roleplay.harness.coaches import describe
     from roleplay.harness.replies import write_replies
     from roleplay.harness.report import headline, write_report
 
@@ -35,6 +36,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     result = _eval_replay(args, settings) if args.replay else _eval_run(args, settings)
     paths = write_report(result, Path(args.report_dir))
     print(headline(result))
+    for line in describe(result.metrics):
+        print(line)
     for check in result.failures:
         print(f"  {check.describe()}")
     print(f"report: {paths['html']} (also {paths['markdown'].name}, {paths['json'].name}, "
@@ -46,6 +49,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval_run(args: argparse.Namespace, settings: Settings) -> HarnessResult:
+    from pathlib import Path
+
     from roleplay.harness.runner import SECTIONS, Section, run_harness
     from roleplay.harness.setup import inputs_from_settings
 
@@ -56,6 +61,11 @@ def _eval_run(args: argparse.Namespace, settings: Settings) -> HarnessResult:
                                   _thresholds_file(args, settings), progress=not args.quiet,
                                   script_ids=args.script, case_ids=args.case,
                                   judge_model=not args.no_model)
+    if args.reviewed:
+        from roleplay.harness.devset import load_dev_set
+
+        # The coaches' labels: measured beside the development set, never tuned on here.
+        inputs.reviewed_calls = load_dev_set(Path(args.reviewed))
     return run_harness(inputs)
 
 
@@ -197,6 +207,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                    help="measure the judge's yes/no checks on the development set and write "
                    "calibration.yaml in ROLEPLAY_EVALS_DIR, instead of a harness run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--reviewed", metavar="FILE",
+                   help="judge section: also measure agreement with the coaches on these "
+                        "reviewed calls (`roleplay sessions export --reviewed --out FILE`)")
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("bench", help="time the engine against the bare model server")

@@ -34,7 +34,8 @@ from roleplay.report import EvaluationReport
 from roleplay.transcript import Transcript, Turn
 
 EvaluateFn = Callable[[Transcript], EvaluationReport]
-Dataset = Literal["dev", "heldout_calls"]
+Dataset = Literal["dev", "heldout_calls", "reviewed"]
+"""`reviewed`: calls trainers reviewed, labelled by the coach (roleplay.harness.coaches)."""
 
 LANGUAGE_ORDER: tuple[str, ...] = ("en", "fi", "lv", "hu", "no")
 """The project's languages in the order the report lists them (others follow, sorted)."""

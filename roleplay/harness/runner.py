@@ -22,6 +22,7 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
+from roleplay.harness.coaches import coach_agreement
 from roleplay.harness.contracts import (
     ReplyEventSource,
     RunResult,
@@ -80,6 +81,8 @@ class HarnessResult(BaseModel):
     dev_labels: dict[str, DevLabel] = Field(default_factory=dict)
     call_labels: dict[str, DevLabel] = Field(default_factory=dict)
     """The labels of the held-out calls (`evals/moves/heldout_calls.jsonl`) that were run."""
+    reviewed_labels: dict[str, DevLabel] = Field(default_factory=dict)
+    """The coaches' labels of the reviewed calls that were run (`--reviewed FILE`)."""
     metrics: dict[str, float | None] = Field(default_factory=dict)
     checks: list[Check] = Field(default_factory=list)
     thresholds_file: str = ""
@@ -108,6 +111,9 @@ class HarnessInputs:
     dev_items: Sequence[DevCase] = ()
     heldout_calls: Sequence[DevCase] = ()
     """A second labelled set, evaluated once each and reported on its own; never tuned on."""
+    reviewed_calls: Sequence[DevCase] = ()
+    """Calls trainers reviewed (`roleplay sessions export --reviewed`): the judge's
+    agreement with the coaches (roleplay.harness.coaches)."""
     evaluate: EvaluateFn | None = None
     k: int | None = None
     """Runs per task; None: the thresholds file's run size."""
@@ -169,6 +175,8 @@ def _judge_jobs(inputs: HarnessInputs) -> list[_Job]:
     # Last, so that an interrupted run still has every development-set figure.
     work += [(item, item.transcript().turns, "plain", "heldout_calls")
              for item in inputs.heldout_calls]
+    work += [(item, item.transcript().turns, "plain", "reviewed")
+             for item in inputs.reviewed_calls]
     return work
 
 
@@ -217,9 +225,11 @@ def run_harness(inputs: HarnessInputs) -> HarnessResult:
             result.evaluations = _run_judge(inputs, bar)
             result.dev_labels = _labels(inputs.dev_items)
             result.call_labels = _labels(inputs.heldout_calls)
+            result.reviewed_labels = _labels(inputs.reviewed_calls)
     result.seconds = time.monotonic() - began
     result.cpu_seconds = time.process_time() - cpu
-    return score(result, inputs.thresholds, inputs.dev_items, inputs.heldout_calls)
+    return score(result, inputs.thresholds, inputs.dev_items, inputs.heldout_calls,
+                 inputs.reviewed_calls)
 
 
 def _labels(items: Sequence[DevCase]) -> dict[str, DevLabel]:
@@ -244,7 +254,8 @@ class _LogLines:
 
 def score(result: HarnessResult, thresholds: Thresholds,
           dev_items: Sequence[DevCase] | None = None,
-          heldout_calls: Sequence[DevCase] | None = None) -> HarnessResult:
+          heldout_calls: Sequence[DevCase] | None = None,
+          reviewed_calls: Sequence[DevCase] | None = None) -> HarnessResult:
     """Compute the metrics of a result and apply `thresholds` (also used to replay a JSON)."""
     metrics: dict[str, float | None] = {}
     if "personas" in result.sections:
@@ -259,6 +270,10 @@ def score(result: HarnessResult, thresholds: Thresholds,
         metrics.update(calibration_metrics(items, plain, injected, repeats))
         metrics.update(heldout_call_metrics(
             calls, [e for e in result.evaluations if e.dataset == "heldout_calls"]))
+        reviewed = (list(reviewed_calls) if reviewed_calls
+                    else _items_from_labels(result.reviewed_labels))
+        metrics.update(coach_agreement(
+            reviewed, [e for e in result.evaluations if e.dataset == "reviewed"]))
     checks = apply_thresholds(thresholds, metrics, set(result.sections))
     return result.model_copy(update={"metrics": metrics, "checks": checks})
 
