@@ -34,7 +34,7 @@ from roleplay.character import CharacterCheck, Verdict
 from roleplay.config import Settings
 from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label
 from roleplay.errors import BackendError, RoleplayError, StoreError
-from roleplay.mood import MoodChange, Rung, next_rung
+from roleplay.mood import MoodChange, Rung
 from roleplay.personas import Persona
 from roleplay.slots import ModelSlots, Ticket
 from roleplay.store import SqliteStore, TranscriptStore
@@ -339,7 +339,7 @@ class ConversationEngine:
         # One appraisal of the line: its moves move the ladder and are stored with the turn.
         appraisal = self.appraiser.appraise(text, language=persona.language,
                                             customer_name=persona.customer.name)
-        change = next_rung(current, appraisal.signals(), persona.lowers, persona.raises)
+        change = persona.mood_change(current, appraisal.signals(), session.transcript.heard())
         turn = Turn(role="trainee", content=text, rung_before=change.before,
                     rung_after=change.after, reason=change.reason, moves=appraisal.moves)
         # Committed before the model is called: a crash or a failed reply loses nothing said.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import ErrorDetails
 
 from roleplay.errors import PersonaError, Problem
-from roleplay.mood import LADDER, Rung
-from roleplay.signals import MOVES, SignalKind, detect
+from roleplay.mood import (
+    CALM_TURNS,
+    LADDER,
+    Heard,
+    MoodChange,
+    Patience,
+    Rung,
+    next_rung,
+    turns_to_calm,
+)
+from roleplay.signals import MOVES, Signal, SignalKind, detect
 from roleplay.validation import one_of
 from roleplay.yamlfile import Document, YamlKind
 
@@ -105,7 +114,10 @@ class Persona(BaseModel):
     language: str = Field(pattern=r"^[a-z]{2}$")
     """ISO 639-1 code of the language the customer speaks: en, fi, no, lv, hu."""
     difficulty: int = Field(default=2, ge=1, le=5)
-    """1 (easy) to 5 (hard), shown on the scenario card."""
+    """1 (easy) to 5 (hard), shown on the scenario card; it promises how many good turns
+    calm the customer from the start rung: 1-2, 1-3, 2-4, 3-5, 4-6."""
+    patience: Patience = Field(default_factory=Patience)
+    """How hard the customer is to calm (good turns per rung) and what they remember."""
     company: str = Field(min_length=1)
     """The company the customer is calling."""
     customer: Customer
@@ -122,6 +134,22 @@ class Persona(BaseModel):
     source: list[str] = Field(default_factory=list)
     """Seed documents the scenario is built on, by file name."""
 
+    @property
+    def turns_per_rung(self) -> int:
+        """Good turns this customer needs on a rung before stepping down one."""
+        return self.patience.need(self.difficulty)
+
+    def mood_change(self, current: Rung, signals: list[Signal],
+                    earlier: Sequence[Heard] = ()) -> MoodChange:
+        """Apply the ladder (`roleplay.mood.next_rung`) with this customer's rules to a turn."""
+        return next_rung(current, signals, self.lowers, self.raises, need=self.turns_per_rung,
+                         patience=self.patience, earlier=earlier,
+                         name=self.customer.name.split()[0])
+
+    @property
+    def calm_in(self) -> int:
+        """Good turns from the start rung to calm when every turn is good."""
+        return turns_to_calm(self.start_rung, self.turns_per_rung)
 
 
 # --- Loading ---------------------------------------------------------------------------------
@@ -283,7 +311,21 @@ _SPEAKERS_RESERVED = {"agent", "trainee", "customer", "system", "assistant", "us
 def check_rules(persona: Persona) -> list[_Rule]:
     """Return what is wrong with a well-typed persona as a scenario for the simulator."""
     rules = _speaker_rules(persona) + _one_line_rules(persona) + _move_rules(persona)
-    return rules + _profanity_rules(persona)
+    return rules + _profanity_rules(persona) + _patience_rules(persona)
+
+
+def _patience_rules(persona: Persona) -> list[_Rule]:
+    # The difficulty on the scenario card is a promise about how long calming takes.
+    low, high = CALM_TURNS[persona.difficulty]
+    if low <= persona.calm_in <= high:
+        return []
+    fit = [n for n in range(1, 5) if low <= turns_to_calm(persona.start_rung, n) <= high]
+    fix = (f"set `patience: {{turns_per_rung: {fit[0]}}}`" if fit
+           else "choose another start_rung") + " or change the difficulty"
+    return [_Rule(("patience",) if "patience" in persona.model_fields_set else ("difficulty",),
+                  f"calming from {persona.start_rung.value} takes {persona.calm_in} good "
+                  f"turns at {persona.turns_per_rung} per rung, outside the {low}-{high} that "
+                  f"difficulty {persona.difficulty} promises", fix)]
 
 
 def _speaker_rules(persona: Persona) -> list[_Rule]:

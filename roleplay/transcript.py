@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from roleplay.appraisal import Move
 from roleplay.errors import TranscriptError
 from roleplay.limits import MAX_LINE_CHARS
-from roleplay.mood import Rung
+from roleplay.mood import Heard, Rung
 from roleplay.yamlfile import FileProblems, bad_character, read_capped
 
 Role = Literal["customer", "trainee"]
@@ -68,6 +68,13 @@ class Transcript(BaseModel):
     def awaiting_reply(self) -> bool:
         """True when the last turn is the trainee's and the customer has not answered yet."""
         return bool(self.turns) and self.turns[-1].role == "trainee"
+
+    def heard(self) -> list[Heard]:
+        """The trainee's turns so far, as the mood ladder remembers them (promises, questions)."""
+        return [Heard(signals=[m.signal() for m in t.moves or []], before=t.rung_before,
+                      after=t.rung_after)
+                for t in self.turns
+                if t.role == "trainee" and t.rung_before is not None and t.rung_after is not None]
 
     def mood_path(self) -> list[Rung]:
         """The rung after each trainee turn, starting with the opening rung."""

@@ -31,9 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay.character import CharacterCheck
 from roleplay.errors import RoleplayError
-from roleplay.harness.metrics import pass_hat_k, rate
+from roleplay.harness.metrics import mean, pass_hat_k, rate
 from roleplay.language import detect_language
-from roleplay.mood import LADDER, Rung
+from roleplay.mood import CALM_TURNS, LADDER, Rung
 from roleplay.personas import Persona
 from roleplay.signals import SignalKind, detect
 from roleplay.text import AGENT_INSIDE
@@ -83,6 +83,8 @@ class ReplyCheck(BaseModel):
     reason: str | None = None
     restarts: int = 0
     """Times the engine threw a draft of this reply away for breaking character."""
+    restart_reasons: list[str] = Field(default_factory=list)
+    """Why each thrown-away draft broke (the engine's verdicts), oldest first."""
     blocked: str | None = None
     """The engine gave up on this reply: every attempt broke character; the last verdict."""
     character_problem: str | None = None
@@ -92,6 +94,9 @@ class ReplyCheck(BaseModel):
     repeated: bool = False
     """Word for word an earlier customer line of the call (the opening included); reported,
     not gated: a parrot is a poor customer but not out of character."""
+    shown_s: float | None = None
+    """Seconds from the trainee's line to the first token of the reply the trainee keeps:
+    the waiting a regeneration adds is in it (None for a reply that never came)."""
 
     def blocked_kind(self) -> str | None:
         """The verdict kind (ai, agent, echo, junk, profanity, language) of a give-up."""
@@ -154,6 +159,22 @@ class RunResult(BaseModel):
     replies: list[ReplyCheck] = Field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    calm_range: tuple[int, int] | None = None
+    """Good turns to calm the persona's difficulty promises (`roleplay.mood.CALM_TURNS`)."""
+
+    def calm_in(self) -> int | None:
+        """Trainee turns until the customer was first calm; None if they never were."""
+        return next((i for i, r in enumerate(self.mood_path) if r == Rung.CALM), None)
+
+    def calm_in_ok(self) -> bool | None:
+        """Good handling: calm within the range the difficulty promises; None otherwise.
+
+        Gated as its own metric (`calm_in_range_rate`), not as a failure of the run: a
+        scripted trainee too short for a patient customer is a script to lengthen."""
+        if self.strategy != "good" or self.calm_range is None:
+            return None
+        turns = self.calm_in()
+        return turns is not None and self.calm_range[0] <= turns <= self.calm_range[1]
 
     def mood_ok(self) -> bool | None:
         """The mood rule of the module docstring; None for adversarial probes."""
@@ -238,12 +259,13 @@ def _norm(text: str) -> str:
 
 def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: int) -> RunResult:
     """Play `script` against `persona` once and check every reply."""
-    from roleplay.conversation import MoodUpdate, Reply, Restart
+    from roleplay.conversation import MoodUpdate, Reply, Restart, Token
 
     began = time.monotonic()
     result = RunResult(persona_id=persona.id, language=persona.language, script_id=script.id,
                        strategy=script.strategy, probe=script.probe, run=run,
-                       start_rung=persona.start_rung, mood_path=[persona.start_rung])
+                       start_rung=persona.start_rung, mood_path=[persona.start_rung],
+                       calm_range=CALM_TURNS[persona.difficulty])
     try:
         session = engine.start(persona, user="eval-harness", sandbox=True)
     except RoleplayError as err:
@@ -251,18 +273,24 @@ def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: in
         return result
     for line in script.lines:
         rung, reason, restarts, last_restart = result.mood_path[-1], None, 0, None
+        sent, shown, why = time.monotonic(), None, []
         try:
             for event in engine.stream(session, line):
                 if isinstance(event, MoodUpdate):
                     rung, reason = event.change.after, event.change.reason
                     result.mood_path.append(rung)
                 elif isinstance(event, Restart):
-                    restarts, last_restart = restarts + 1, event.reason
+                    restarts, last_restart, shown = restarts + 1, event.reason, None
+                    why.append(event.reason)
+                elif isinstance(event, Token) and shown is None:
+                    shown = time.monotonic() - sent
                 elif isinstance(event, Reply):
                     said = [persona.opening, *(c.reply for c in result.replies)]
                     result.replies.append(check_reply(
                         engine, persona, line, event.turn.content,
                         event.turn.rung_after or rung, reason, restarts, said))
+                    result.replies[-1].shown_s = shown
+                    result.replies[-1].restart_reasons = why
         except RoleplayError as err:
             gave_up = _GAVE_UP.search(str(err))
             if gave_up or last_restart is not None:
@@ -271,7 +299,7 @@ def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: in
                 blocked = gave_up.group(1) if gave_up else str(last_restart)
                 result.replies.append(ReplyCheck(
                     trainee=line, reply="", rung=rung, reason=reason, restarts=restarts,
-                    blocked=blocked, repeated=blocked.startswith("repeat")))
+                    restart_reasons=why, blocked=blocked, repeated=blocked.startswith("repeat")))
             else:
                 # A backend failure fails the run (and its task's pass^k), not the harness.
                 result.error = f"{type(err).__name__}: {err}"
@@ -312,6 +340,11 @@ def persona_metrics(runs: Sequence[RunResult], prefix: str) -> dict[str, float |
         f"{prefix}language_rate": rate(x for x in language if x is not None),
         f"{prefix}mood_good_rate": rate(bool(x) for x in mood["good"]),
         f"{prefix}mood_bad_rate": rate(bool(x) for x in mood["bad"]),
+        f"{prefix}calm_in_range_rate": rate(bool(r.calm_in_ok()) for r in runs
+                                            if r.calm_in_ok() is not None),
+        f"{prefix}calm_in_turns": mean(float(n) for r in runs if r.strategy == "good"
+                                       and (n := r.calm_in()) is not None),
+        f"{prefix}shown_s_mean": mean(c.shown_s for _, c in replies if c.shown_s is not None),
         f"{prefix}run_pass_rate": rate(r.passed for r in runs),
         f"{prefix}pass_k": pass_hat_k(by_task.values()),
         f"{prefix}error_rate": rate(r.error is not None for r in runs),

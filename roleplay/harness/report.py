@@ -25,6 +25,9 @@ PERSONA_METRICS: dict[str, str] = {
     "language_rate": "replies in the persona's language (of those long enough to tell)",
     "mood_good_rate": "good-handling runs that ended calmer than they started",
     "mood_bad_rate": "bad-handling runs that ended angrier (or stayed at the top)",
+    "calm_in_turns": "good turns until calm, mean over good runs that got there",
+    "calm_in_range_rate": "good runs calm within the turns their difficulty promises",
+    "shown_s_mean": "seconds from a line to the first shown token, regenerations included",
     "run_pass_rate": "runs with every check passed",
     "pass_k": "tasks passed on all k runs (pass^k)",
     "error_rate": "runs cut off by a backend error",
@@ -202,8 +205,9 @@ def render_markdown(result: HarnessResult) -> str:
         lines += ["## Persona contracts", ""]
         lines += _md_table(METRIC_HEADER, metric_rows(result, "personas", PERSONA_METRICS))
         ids = persona_ids(result)
-        keys = ["in_character_rate", "profanity_rung_rate", "language_rate", "mood_good_rate",
-                "mood_bad_rate", "pass_k"]
+        keys = ["in_character_rate", "first_try_rate", "profanity_rung_rate", "language_rate",
+                "mood_good_rate", "mood_bad_rate", "calm_in_turns", "calm_in_range_rate",
+                "pass_k"]
         rows = [[pid] + [fmt(result.metrics.get(f"personas.{pid}.{k}")) for k in keys]
                 for pid in ids]
         lines += ["### Per persona", ""] + _md_table(["persona", *keys], rows)

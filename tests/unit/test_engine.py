@@ -73,10 +73,11 @@ def test_stream_events_in_order_and_turns_stored_with_rungs_and_reasons(
     turns = store.load(session.session_id).turns
     assert [t.role for t in turns] == ["customer", "trainee", "customer"]
     trainee, customer = turns[1], turns[2]
-    assert trainee.rung_before == Rung.ESCALATED_ANGRY
-    assert trainee.rung_after == Rung.PASSIVE_ANGRY
-    assert trainee.reason is not None and trainee.reason.startswith("down:")
-    assert customer.rung_after == Rung.PASSIVE_ANGRY
+    # crm-outage (difficulty 3) needs two good turns per rung: the first is remembered.
+    assert trainee.rung_before == trainee.rung_after == Rung.ESCALATED_ANGRY
+    assert trainee.reason is not None and trainee.reason.startswith("no change:")
+    assert "Dana needs one more good turn" in trainee.reason
+    assert customer.rung_after == Rung.ESCALATED_ANGRY
     assert customer.model == "scripted"
     assert customer.content == "Fine. Thirty minutes, and you call me either way."
 

@@ -53,7 +53,7 @@ def test_persona_admitting_to_be_an_ai_fails_naming_the_metric() -> None:
     assert "personas.cable-repair-late.in_character_rate" not in failing
     run = next(r for r in result.runs if r.persona_id == "crm-outage")
     assert run.replies[0].blocked and run.replies[0].blocked.startswith("ai")
-    assert "every draft broke character" in run.failures()[0]
+    assert any("every draft broke character" in f for f in run.failures())
 
 
 @pytest.mark.parametrize("instruction, fails, holds", [
@@ -157,8 +157,12 @@ def test_every_shipped_persona_has_good_and_bad_scripts_in_its_language(persona_
     from roleplay.harness.setup import EvalFiles
 
     files = EvalFiles(Settings())
-    scripts = tasks_for(PERSONAS[persona_id], load_scripts(files.scripted, files.adversarial))
-    assert {s.strategy for s in scripts} == {"good", "bad", "adversarial"}
+    every = load_scripts(files.scripted, files.adversarial)
+    persona = PERSONAS[persona_id]
+    assert {s.strategy for s in tasks_for(persona, every)} >= {"good", "bad"}
+    # Probes cost CI time: every language has some, not necessarily every persona.
+    same_language = [p for p in PERSONAS.values() if p.language == persona.language]
+    assert any(s.strategy == "adversarial" for p in same_language for s in tasks_for(p, every))
 
 
 

@@ -94,6 +94,8 @@ def _persona_file(tmp_path: Path, lowers: list[SignalKind], raises: list[SignalK
     data = yaml.safe_load(BASE_PERSONA.read_text(encoding="utf-8"))
     data["lowers"] = [k.value for k in lowers]
     data["raises"] = [k.value for k in raises]
+    # One good turn per rung, so that a single turn shows which way each kind moves it.
+    data["patience"] = {"turns_per_rung": 1}
     path = tmp_path / "crm-outage.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path

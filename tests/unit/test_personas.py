@@ -402,3 +402,31 @@ def test_problems_come_in_line_order() -> None:
     text = _persona_text(id="id: Bad_Id").replace("industry: logistics",
                                                   "industry: logistics\ntitle: Again")
     assert [p.line for p in _problems_of(text)] == [1, 4]
+
+
+# --- Patience: the difficulty's promise ---------------------------------------------------------
+
+@pytest.mark.parametrize("extra, expected", [
+    ("difficulty: 5", ("p.yaml:6: difficulty: calming from passive-angry takes 2 good turns at 2 "
+     "per rung, outside the 4-6 that difficulty 5 promises; set `patience: {turns_per_rung: 4}` "
+     "or change the difficulty")),
+    ("difficulty: 1\npatience:\n  turns_per_rung: 3", ("p.yaml:7: patience: calming from "
+     "passive-angry takes 3 good turns at 3 per rung, outside the 1-2 that difficulty 1 "
+     "promises; set `patience: {turns_per_rung: 1}` or change the difficulty")),
+    ("patience: {turns_per_rung: 9}", ("p.yaml:6: patience.turns_per_rung: '9' is not a number "
+     "from 1 to 4; write a number from 1 to 4")),
+    ("patience: {slow: true}", ("p.yaml:6: patience.slow: is not a field of `patience`; remove "
+     "it; the fields here are turns_per_rung, broken_promise, repeated_question")),
+])
+def test_patience_that_breaks_the_difficulty_promise_is_refused(extra: str, expected: str) -> None:
+    problems = _problems_of(_persona_text(company=f"company: QuickShip\n{extra}"))
+    assert [str(p) for p in problems] == [expected]
+
+
+def test_patience_defaults_from_the_difficulty_and_can_be_set() -> None:
+    plain = load_persona(VALID)
+    assert (plain.turns_per_rung, plain.calm_in) == (1, 1)
+    patient = parse_persona(_persona_text(company="company: QuickShip\ndifficulty: 3\n"
+                                          "patience: {turns_per_rung: 3}"), "p.yaml")
+    assert (patient.turns_per_rung, patient.calm_in) == (3, 3)
+    assert patient.patience.broken_promise and patient.patience.repeated_question
