@@ -7,9 +7,11 @@ import argparse
 import ipaddress
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from roleplay.config import Settings
 
 # --- model-server ----------------------------------------------------------------------
@@ -63,6 +65,83 @@ def cmd_stand_in(args: argparse.Namespace, settings: Settings) -> int:
     server.stop()
     return 0
 
+# --- loadtest --------------------------------------------------------------------------
+
+def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the load test per N and print the table; write the JSON report."""
+    import json
+    import os
+    import resource
+    import time
+    from pathlib import Path
+
+    from roleplay.loadtest import check_loopback, run_level, summary
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = {}
+    # A store of its own: the load test never writes into the trainees' database.
+    env["ROLEPLAY_DB"] = str(out / f"loadtest-{int(time.time())}.sqlite3")
+    settings = settings.model_copy(update={"db_path": Path(env["ROLEPLAY_DB"])})
+    if args.url:
+        for url in args.url:
+            check_loopback(url)
+    elif args.backend not in ("standin", "model-server"):
+        check_loopback(args.backend)
+    load_before = os.getloadavg()
+    with _deployment(args, env, out) as deployment:
+        from roleplay.store import SqliteStore
+
+        store = SqliteStore(settings.db_path)
+        urls = args.url or deployment.urls
+        levels = []
+        for n in args.trainees:
+            print(f"N = {n}: {n} trainees x {args.lines} lines on {len(urls)} app "
+                  "process(es)…", file=sys.stderr)
+            levels.append(run_level(urls, n, args.lines, store, args.persona, args.deadline,
+                                    deployment.logs))
+        cpu = deployment.cpu_seconds()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    cpu["loadtest (and the stand-in)"] = round(own.ru_utime + own.ru_stime, 2)
+    report = {"backend": args.backend if not args.url else "the apps at " + ", ".join(urls),
+              "stand_in": args.backend == "standin" and not args.url,
+              "apps": len(urls), "store": "sqlite",
+              "levels": [lv.model_dump() for lv in levels], "cpu_seconds": cpu,
+              "load_average_before": load_before, "load_average_after": os.getloadavg()}
+    path = out / "loadtest.json"
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(summary(levels))
+    print(f"CPU s: {cpu}; load average {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}")
+    if report["stand_in"]:
+        print("backend: the stand-in (fixed replies, not a model): the app's and the "
+              "database's figures only")
+    print(f"report: {path}")
+    return 1 if any(lv.errors or lv.lost_turns or lv.misplaced_turns for lv in levels) else 0
+
+
+def _deployment(args: argparse.Namespace, env: dict[str, str], out: Path) -> Any:
+    from contextlib import nullcontext
+
+    from roleplay.launcher import Deployment
+
+    if args.url:
+        return nullcontext(_Existing())
+    return Deployment(args.backend, args.apps, env, out / "logs", parallel=args.parallel,
+                      concurrency=args.concurrency, token_delay=args.token_delay)
+
+
+class _Existing:
+    """Apps started by someone else: no logs or CPU of theirs to read."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def logs(self) -> list[str]:
+        return []
+
+    def cpu_seconds(self) -> dict[str, float]:
+        return {}
+
 # --- parser -----------------------------------------------------------------------------
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,6 +162,25 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                    help="seconds per streamed token (default 0.02)")
     p.set_defaults(handler=cmd_stand_in)
 
+    p = sub.add_parser("loadtest", help="N simulated trainees at once through the web API")
+    p.add_argument("--trainees", type=_counts, default=[1, 2, 4], metavar="N,N,...",
+                   help="trainees at once, one level each (default 1,2,4)")
+    p.add_argument("--lines", type=_positive, default=5, help="lines per trainee (default 5)")
+    p.add_argument("--backend", default="standin",
+                   help="standin (default: fixed replies, not a model), model-server (starts "
+                        "`roleplay model-server`), or the /v1 URL of a running server")
+    p.add_argument("--apps", type=_positive, default=2, help="app processes started (default 2)")
+    p.add_argument("--url", action="append", help="use this running app instead (repeatable)")
+    p.add_argument("--parallel", type=_positive, default=2, help="model-server slots")
+    p.add_argument("--concurrency", type=_positive, default=2,
+                   help="replies each app asks for at once (ROLEPLAY_CONCURRENCY, default 2)")
+    p.add_argument("--token-delay", type=float, default=0.02, help="stand-in s per token")
+    p.add_argument("--persona", default="crm-outage")
+    p.add_argument("--deadline", type=float, default=600.0, metavar="S",
+                   help="no line is sent after S seconds of a level (default 600)")
+    p.add_argument("--out", default="loadtest-report", help="directory of the JSON and logs")
+    p.set_defaults(handler=cmd_loadtest)
+
 
 def _positive(raw: str) -> int:
     try:
@@ -92,6 +190,10 @@ def _positive(raw: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{raw} must be at least 1")
     return value
+
+
+def _counts(raw: str) -> list[int]:
+    return [_positive(part) for part in raw.split(",") if part.strip()]
 
 
 def _port(raw: str) -> int:

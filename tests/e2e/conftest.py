@@ -9,7 +9,6 @@ it makes, and each test checks that none left 127.0.0.1: the app must work offli
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,10 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import ARTIFACTS, CHROMIUM, ROOT, USERS, Server, Visit
+from e2e_support import ARTIFACTS, CHROMIUM, USERS, Server, Visit, app_files
 from playwright.sync_api import Browser
-
-from roleplay.users import hash_password
 
 
 def _free_port() -> int:
@@ -36,12 +33,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/setup --test)")
     tmp = tmp_path_factory.mktemp("e2e")
-    personas = tmp / "personas"
-    shutil.copytree(ROOT / "personas", personas)
-    users = tmp / "users.yaml"
-    users.write_text("users:\n" + "".join(
-        f"  - {{name: {name}, password: '{hash_password(pw)}', role: {role}}}\n"
-        for name, (pw, role) in USERS.items()), encoding="utf-8")
+    personas, users = app_files(tmp)
     port = _free_port()
     env = {**os.environ, "ROLEPLAY_DB": str(tmp / "roleplay.sqlite3"),
            "ROLEPLAY_PERSONAS_DIR": str(personas), "ROLEPLAY_USERS": str(users),

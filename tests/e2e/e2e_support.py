@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +21,20 @@ USERS = {"ann": ("ann-pw", "trainee"), "bob": ("bob-pw", "trainee"),
 # not assertions about speed (2 shared cores, the model and other jobs on them).
 REPLY_MS = 300_000
 REPORT_MS = 900_000
+
+
+def app_files(tmp: Path) -> tuple[Path, Path]:
+    """A copy of the shipped personas (publishing must not touch the checkout) and a users
+    file with USERS, in `tmp`; returns (personas directory, users file)."""
+    from roleplay.users import hash_password
+
+    personas = tmp / "personas"
+    shutil.copytree(ROOT / "personas", personas)
+    users = tmp / "users.yaml"
+    users.write_text("users:\n" + "".join(
+        f"  - {{name: {name}, password: '{hash_password(pw)}', role: {role}}}\n"
+        for name, (pw, role) in USERS.items()), encoding="utf-8")
+    return personas, users
 
 
 @dataclass

@@ -46,7 +46,8 @@ def reply_done(page: Page, bots_before: int, chat: str = "#chat", send: str = "#
     state = page.wait_for_function(
         """([chat, send, error, before]) => {
              const err = document.querySelector(error);
-             if (err && err.offsetParent !== null && err.textContent.trim()) return 'error';
+             // An error box, not the notice of a reply waiting for a model slot.
+             if (err && err.offsetParent !== null && err.querySelector('.rp-error')) return 'error';
              const bots = document.querySelectorAll(chat + ' [data-testid="bot"]');
              const last = bots[bots.length - 1];
              const done = bots.length > before && !document.querySelector(send).disabled
