@@ -20,28 +20,30 @@ def _short(text: str, n: int = 18) -> str:
 
 
 def heatmap_figure(board: Dashboard) -> Figure | None:
-    """Trainees × principles: the share of calls where the principle was not (fully) met."""
+    """Trainees × principles: the share of calls where the principle was not (fully) met,
+    printed in each cell (a dash where it never came up); darker is more often."""
     if not board.trainees or not board.principles:
         return None
     names = [t.name for t in board.trainees]
     grid = [[board.heatmap[n][p].share for p in board.principles] for n in names]
-    fig = Figure(figsize=(1.2 + 0.9 * len(board.principles), 1.2 + 0.45 * len(names)),
-                 dpi=100, layout="constrained")
+    # No layout engine: with a few hundred labels, constrained layout costs more than the
+    # drawing itself (0.45 against 0.3 s of CPU for 12 trainees x 17 principles).
+    width, height = 2.0 + 0.55 * len(board.principles), 1.6 + 0.3 * len(names)
+    fig = Figure(figsize=(width, height), dpi=90)
+    fig.subplots_adjust(left=1.4 / width, right=1 - 0.2 / width, bottom=1.3 / height,
+                        top=1 - 0.4 / height)
     ax = fig.add_subplot()
-    values = [[-0.0001 if v is None else v for v in row] for row in grid]
-    image = ax.imshow(values, cmap="Greys", vmin=0, vmax=1, aspect="auto")
+    ax.imshow([[0.0 if v is None else v for v in row] for row in grid], cmap="Greys",
+              vmin=0, vmax=1.6, aspect="auto")
     for i, row in enumerate(grid):
         for j, v in enumerate(row):
-            cell = board.heatmap[names[i]][board.principles[j]]
-            text = "–" if v is None else f"{v * 100:.0f}%\n{len(cell.weak)}/{cell.assessed}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if v is not None and v > 0.55 else "black")
+            ax.text(j, i, "–" if v is None else f"{v * 100:.0f}", ha="center", va="center",
+                    fontsize=7)
     ax.set_xticks(range(len(board.principles)),
                   [_short(board.titles.get(p, p)) for p in board.principles],
-                  rotation=35, ha="right", fontsize=8)
-    ax.set_yticks(range(len(names)), names, fontsize=8)
-    ax.set_title("Share of calls with the principle violated or partly met")
-    fig.colorbar(image, ax=ax, shrink=0.8, label="share")
+                  rotation=40, ha="right", fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.set_title("% of calls with the principle violated or partly met", fontsize=9)
     return fig
 
 
