@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from roleplay.coaching.dashboard import Dashboard, Filters, build_dashboard, load_calls
+from roleplay.coaching.dashboard import CallRecord, Dashboard, Filters, build_dashboard, load_calls
 from roleplay.coaching.db import CoachingStore
 from roleplay.coaching.models import Assignment, Attempt, Override, TurnComment
 from roleplay.coaching.service import Coaching, CoachingError
@@ -127,6 +127,11 @@ class CoachedApp(WebApp):
                     if t.user == who.name and not t.released}
         return [s.model_copy(update={"score": None}) if s.session_id in withheld else s
                 for s in sessions]
+
+    def own_calls(self, who: Identity, sessions: list[SessionInfo]) -> list[CallRecord]:
+        """`who`'s scored calls among `sessions` (their history: released results only)."""
+        shown = {s.session_id for s in sessions if s.score is not None}
+        return [c for c in self.coaching.calls(who.name) if c.session_id in shown]
 
     def picker(self, personas: dict[str, Persona], who: Identity
                ) -> tuple[dict[str, Persona], str]:

@@ -10,14 +10,16 @@ from collections.abc import Iterator
 
 import gradio as gr
 
+from roleplay.coaching.plots import principle_trend_figure
 from roleplay.errors import RoleplayError
 from roleplay.web import render
-from roleplay.web.actions import ReportView, WebApp, message
+from roleplay.web.actions import ReportView, message
+from roleplay.web.coached import CoachedApp
 from roleplay.web.page import Updates, who
 from roleplay.web.practice import Practice
 
 
-def history_view(app: WebApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textbox,
+def history_view(app: CoachedApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textbox,
                  practice: Practice) -> None:
     """Lay out the History tab's content in the current context and wire its events."""
     ids = gr.State([])
@@ -27,6 +29,8 @@ def history_view(app: WebApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textbox,
                          datatype=["str"] * 5, interactive=False, elem_id="history-table",
                          label="Your sessions (select one to see its report)")
     score_plot = gr.Plot(label="Score across sessions", elem_id="score-plot", format="png")
+    principle_plot = gr.Plot(label="Your result per principle", elem_id="principle-plot",
+                             format="png")
     report = gr.HTML(elem_id="history-report")
     with gr.Row():
         continue_btn = gr.Button("Continue this call", visible=False, elem_id="history-continue")
@@ -36,7 +40,7 @@ def history_view(app: WebApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textbox,
     with gr.Row():
         md = gr.DownloadButton("Download Markdown", visible=False, elem_id="history-download-md")
         js = gr.DownloadButton("Download JSON", visible=False, elem_id="history-download-json")
-    outputs = [note, table, score_plot, ids, report, mood, md, js, continue_btn, score_btn,
+    outputs = [note, table, score_plot, principle_plot, ids, report, mood, md, js, continue_btn, score_btn,
                selected]
 
     def shown(view: ReportView | None, html: str = "", resume: bool = False,
@@ -55,10 +59,11 @@ def history_view(app: WebApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textbox,
         me = who(app, request, typed)
         if not me.name:
             return {note: render.notice_box("Type your name to see your sessions."),
-                    table: [], score_plot: None, ids: []}
+                    table: [], score_plot: None, principle_plot: None, ids: []}
         sessions = app.history(me)
         return {note: "" if sessions else render.notice_box("No sessions yet."),
                 table: app.history_rows(sessions), score_plot: render.score_figure(sessions),
+                principle_plot: principle_trend_figure(app.own_calls(me, sessions)),
                 ids: [s.session_id for s in sessions], selected: None, **shown(None)}
 
     def open_history(session_ids: list[str], typed: str | None, evt: gr.SelectData,

@@ -135,6 +135,8 @@ def test_a_trainer_reviews_a_call_from_the_heatmap_and_the_trainee_reads_the_not
         expect(notes).to_contain_text("Name her frustration here.")
         # The machine's own report is still there below the notes.
         expect(page.locator("#history-report")).to_contain_text("Some acknowledgement.")
+        # Her result per principle over time, drawn from the coach's statuses.
+        expect(page.locator("#principle-plot img")).to_be_visible()
     finally:
         context.close()
 
