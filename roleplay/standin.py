@@ -32,15 +32,21 @@ from roleplay.errors import BackendError
 MODEL_ID = "roleplay-stand-in"
 """The only model the stand-in names, in every answer: never mistaken for a real one."""
 
-# Customer-like lines (in character, no agent talk), taken in turn so consecutive replies
-# differ; each piece is one "token" of the stream.
+# Customer-like lines (in character, no agent talk); a reply is the first one the prompt does
+# not hold yet, so a call never hears the same line twice (the engine refuses a repeat);
+# each word is one "token" of the stream.
 LINES = (
     "I have been waiting for this for two weeks now, so what are you going to do about it?",
     "Fine, but I want it sorted today, not another promise.",
     "That is the third time somebody has told me that.",
     "Alright. And when exactly will I hear back from you?",
     "Okay, that sounds better. Thank you for actually listening.",
+    "And who is going to pay for the time I have lost on this?",
+    "I just want someone to take responsibility for once.",
+    "Right. Write that down, because I will hold you to it.",
 )
+MORE = "Fine. I am still here, and this is the {n}th thing I have had to say about it."
+"""A reply once every line of LINES is in the prompt: numbered, so it is new too."""
 
 
 class StandInServer:
@@ -53,7 +59,6 @@ class StandInServer:
         self.peak = 0
         """Most requests in flight at once."""
         self._active = 0
-        self._lines = itertools.cycle(LINES)
         self._lock = threading.Lock()
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -104,8 +109,7 @@ class StandInServer:
         except ValueError:
             return JSONResponse({"error": {"message": "body is not JSON"}}, status_code=400)
         chat = request.url.path.endswith("/chat/completions")
-        with self._lock:
-            line = next(self._lines)
+        line = _reply(_prompt_text(body))
         limit = body.get("max_tokens")
         pieces = _pieces(line)[:limit if isinstance(limit, int) and limit > 0 else None]
         if body.get("stream"):
@@ -149,6 +153,22 @@ class _InFlight:
     async def __aexit__(self, *exc: object) -> None:
         with self.server._lock:
             self.server._active -= 1
+
+
+def _prompt_text(body: dict[str, Any]) -> str:
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        return " ".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
+    return str(body.get("prompt", ""))
+
+
+def _reply(prompt: str) -> str:
+    """The first of LINES not in `prompt`, else a numbered MORE line not in it."""
+    for line in LINES:
+        if line not in prompt:
+            return line
+    n = next(n for n in itertools.count(len(LINES) + 1) if MORE.format(n=n) not in prompt)
+    return MORE.format(n=n)
 
 
 def _pieces(line: str) -> list[str]:

@@ -17,7 +17,7 @@ from roleplay.config import Settings
 from roleplay.errors import ConfigError
 from roleplay.loadtest import Trainee, TurnResult, check_loopback, percentile, run_level, verify
 from roleplay.report import render_markdown
-from roleplay.standin import MODEL_ID, StandInServer
+from roleplay.standin import LINES, MODEL_ID, StandInServer
 from roleplay.store import SqliteStore
 from roleplay.transcript import Turn
 from roleplay.web.app import build_app, launch_app
@@ -122,6 +122,17 @@ def test_the_stand_in_streams_a_reply_and_names_itself() -> None:
         assert streamed.rstrip().endswith("data: [DONE]") and '"delta"' in streamed
         assert httpx.get(server.base_url + "/models").json()["data"][0]["id"] == MODEL_ID
         assert server.requests == 2
+
+
+def test_the_stand_in_never_says_a_line_the_call_already_holds() -> None:
+    with StandInServer(token_delay=0.0) as server:
+        said = ""
+        for _ in range(len(LINES) + 2):
+            body = {"prompt": f"Dana: {said}\nAgent: hm\nDana:", "stream": False}
+            reply = httpx.post(server.base_url + "/completions", json=body).json()
+            line = reply["choices"][0]["text"].strip()
+            assert line not in said
+            said += " " + line
 
 
 def test_model_server_says_a_taken_port_before_loading_the_model(

@@ -103,6 +103,29 @@ def test_a_backend_error_shows_a_message_keeps_the_line_and_retry_answers(
     expect(page.locator("#take-back")).to_be_hidden()
 
 
+def test_a_reply_waiting_for_a_model_slot_says_so_then_streams(
+        app: tuple[str, FakeEngine, SqliteStore], page: Page) -> None:
+    url, engine, _ = app
+    open_call(page, url, "Wendy Waiting")
+    # Other trainees' replies hold every slot of the model.
+    held = [engine.slots.join() for _ in range(engine.slots.capacity)]
+    try:
+        page.locator("#message textarea").fill("Hello Maria, how can I help?")
+        page.locator("#send").click()
+        notice = page.locator("#call-error .rp-ok")
+        expect(notice).to_contain_text("1st in line")
+        expect(notice).to_contain_text("Your line is saved")
+        expect(page.locator("#send")).to_be_disabled()
+        expect(page.locator("#message textarea")).to_have_value("")
+    finally:
+        for ticket in held:
+            ticket.leave()
+    expect(page.locator('#chat [data-testid="bot"]').last).to_have_text(
+        "Fine. What happens now?")
+    expect(page.locator("#call-error")).to_be_hidden()
+    expect(page.locator("#send")).to_be_enabled()
+
+
 def test_an_unfinished_call_is_continued_from_the_history_and_ends_in_a_report(
         app: tuple[str, FakeEngine, SqliteStore], page: Page) -> None:
     url, _, _ = app
