@@ -91,7 +91,12 @@ class Settings(BaseModel):
     db_path: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("roleplay")) / "roleplay.sqlite3"
     )
-    """SQLite file of sessions and turns (`ROLEPLAY_DB`)."""
+    """SQLite file of sessions and turns (`ROLEPLAY_DB`), used when no database_url is set."""
+
+    database_url: SecretStr | None = None
+    """The database (`ROLEPLAY_DATABASE_URL`), e.g. `postgresql://user@host/roleplay`;
+    None keeps the SQLite file at db_path (see roleplay.store.database). Secret: a URL
+    may carry a password."""
 
     personas_dir: Path = PROJECT_ROOT / "personas"
     """Directory of persona YAML files (`ROLEPLAY_PERSONAS_DIR`)."""
@@ -215,6 +220,8 @@ def settings_from_env() -> Settings:
             values[field] = number
     if _env("ROLEPLAY_HOST"):
         values["host"] = _env("ROLEPLAY_HOST")
+    if _env("ROLEPLAY_DATABASE_URL"):
+        values["database_url"] = SecretStr(_env("ROLEPLAY_DATABASE_URL") or "")
     return Settings.model_validate(values)
 
 

@@ -37,7 +37,7 @@ from roleplay.errors import BackendError, RoleplayError, StoreError
 from roleplay.mood import MoodChange, Rung
 from roleplay.personas import Persona
 from roleplay.slots import ModelSlots, Ticket
-from roleplay.store import SqliteStore, TranscriptStore
+from roleplay.store import TranscriptStore, open_store
 from roleplay.text import whole_sentences
 from roleplay.transcript import Transcript, Turn
 
@@ -236,12 +236,12 @@ class ConversationEngine:
     @classmethod
     def from_settings(cls, settings: Settings, store: TranscriptStore | None = None,
                       features: ServerFeatures | None = None) -> ConversationEngine:
-        """Return an engine on the configured backend and store (SQLite at settings.db_path).
+        """Return an engine on the configured backend and store (roleplay.store.open_store).
 
         `features`: what the server supports, if the caller knows (else asked on first use).
         """
         return cls(CustomerModel(settings, features=features),
-                   store or SqliteStore(settings.db_path),
+                   store or open_store(settings),
                    settings.prompts_dir, settings.context_tokens,
                    appraiser=appraiser_from_settings(settings),
                    slots=ModelSlots(settings.concurrency, settings.queue_timeout))

@@ -14,8 +14,8 @@ in the model's idle time instead:
 yes/no checks of every trainee turn not yet checked, (2) assesses the call so far and (3)
 writes the rewrite of each problem it found. Before each model call the worker waits until
 the engine's `ReplyGate` is idle, and it makes one call at a time, so a reply in flight
-always goes first. Answers are kept in a `ResultCache` (in memory, and in the store's SQLite
-file, so another process or a restart reuses them): checks by the model and the words it was
+always goes first. Answers are kept in a `ResultCache` (in memory, and in the store's
+database, so another process or a restart reuses them): checks by the model and the words it was
 shown, rewrites by the principle, its status, the turn and the customer's line before it.
 
 `evaluate()` stays the synchronous path (CLI, harness); given the same transcript the
@@ -29,17 +29,15 @@ import hashlib
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
-from pathlib import Path
 
 from roleplay.advice import one_advice, pick
 from roleplay.appraisal import Appraisal, Appraiser
 from roleplay.conversation import ReplyGate
-from roleplay.errors import RoleplayError
+from roleplay.errors import RoleplayError, StoreError
 from roleplay.evaluator import (
     HARMFUL_MOVE_CONFIDENCE,
     MODEL_MOVE_CONFIDENCE,
@@ -59,58 +57,47 @@ log = logging.getLogger(__name__)
 FRESH_FAILURE_S = 60.0
 """How long a failure of the worker's checks stands for End call's own (seconds)."""
 
-_TABLE = "CREATE TABLE IF NOT EXISTS scoring_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-
-
 class ResultCache:
-    """Model answers by key: in memory, and in a table of an SQLite file when given one."""
+    """Model answers by key: in memory, and in the store's `scoring_cache` table when given
+    a store (so another app process, or this one after a restart, reuses them)."""
 
-    def __init__(self, path: Path | str | None = None):
+    def __init__(self, store: TranscriptStore | None = None):
         self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-        if path is not None and str(path) != ":memory:":
-            try:
-                self._db = sqlite3.connect(str(path), check_same_thread=False,
-                                           isolation_level=None, timeout=10)
-                self._db.execute(_TABLE)
-            except sqlite3.Error as err:
-                # Only a speed-up: without the file the answers are kept in memory.
-                log.warning("scoring cache in %s unavailable (%s); memory only", path, err)
-                self._db = None
+        self._store = store
 
     @classmethod
     def for_store(cls, store: TranscriptStore) -> ResultCache:
-        """A cache in the store's own SQLite file when it has one, else in memory."""
-        return cls(getattr(store, "path", None))
+        """A cache kept in `store`."""
+        return cls(store)
 
     def get(self, key: str) -> str | None:
         """The value kept under `key`, or None."""
         with self._lock:
             if key in self._memory:
                 return self._memory[key]
-            if self._db is None:
-                return None
-            try:
-                row = self._db.execute("SELECT value FROM scoring_cache WHERE key = ?",
-                                       (key,)).fetchone()
-            except sqlite3.Error as err:
-                log.warning("scoring cache read failed: %s", err)
-                return None
-            if row is not None:
-                self._memory[key] = row[0]
-            return row[0] if row else None
+        if self._store is None:
+            return None
+        try:
+            found = self._store.get_cached(key)
+        except StoreError as err:
+            # Only a speed-up: without the table the answer is asked again.
+            log.warning("scoring cache read failed: %s", err)
+            return None
+        if found is not None:
+            with self._lock:
+                self._memory[key] = found
+        return found
 
     def put(self, key: str, value: str) -> None:
         """Keep `value` under `key`."""
         with self._lock:
             self._memory[key] = value
-            if self._db is not None:
-                try:
-                    self._db.execute("INSERT OR REPLACE INTO scoring_cache VALUES (?, ?)",
-                                     (key, value))
-                except sqlite3.Error as err:
-                    log.warning("scoring cache write failed: %s", err)
+        if self._store is not None:
+            try:
+                self._store.put_cached(key, value)
+            except StoreError as err:
+                log.warning("scoring cache write failed: %s", err)
 
 
 class _Remembered:

@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# The throwaway PostgreSQL server and the SQLite/PostgreSQL `store_url` (tests/postgres_server.py).
+from postgres_server import postgres, store_url  # noqa: F401
+
 # Set before anything imports gradio or huggingface_hub: both phone home by default.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

@@ -74,7 +74,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from roleplay.personas import Persona, find_persona
     from roleplay.report import render_markdown
     from roleplay.rubric import load_rubric
-    from roleplay.store import SqliteStore
+    from roleplay.store import open_store
     from roleplay.transcript import load_transcript_file
 
     if bool(args.file) == bool(args.session):
@@ -83,7 +83,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     store = None
     persona: Persona | None = None
     if args.session:
-        store = SqliteStore(settings.db_path)
+        store = open_store(settings)
         transcript = store.load(args.session)
         if not any(t.role == "trainee" and t.content.strip() for t in transcript.turns):
             raise TranscriptError(f"session {args.session} has no trainee turn to evaluate")

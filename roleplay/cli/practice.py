@@ -1,4 +1,4 @@
-"""Commands around a call: serve the web app, manage its users, chat in the terminal, list stored sessions."""
+"""Commands around a call: serve the web app, manage its users, chat in the terminal, list stored sessions, upgrade the database."""
 
 from __future__ import annotations
 
@@ -64,18 +64,30 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
     """List stored sessions, newest first (only --user's when given)."""
-    from roleplay.store import SqliteStore
+    from roleplay.store import open_store
     from roleplay.terminal import run_sessions_list
 
-    return run_sessions_list(SqliteStore(settings.db_path), args.user, args.json)
+    return run_sessions_list(open_store(settings), args.user, args.json)
 
 
 def cmd_sessions_show(args: argparse.Namespace, settings: Settings) -> int:
     """Print one stored session's turns with rungs and reasons."""
-    from roleplay.store import SqliteStore
+    from roleplay.store import open_store
     from roleplay.terminal import run_sessions_show
 
-    return run_sessions_show(SqliteStore(settings.db_path), args.session_id, args.json)
+    return run_sessions_show(open_store(settings), args.session_id, args.json)
+
+# --- db --------------------------------------------------------------------------------
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    """Upgrade the database's schema to this version's, or say which version it has."""
+    from roleplay.store import database_url, migrate
+
+    where, revision, newest = migrate.run(database_url(settings),
+                                          apply=args.db_command == "upgrade")
+    print(f"{where}: schema {revision or 'none (empty, or the first release)'}"
+          f"{'' if revision == newest else f'; this version needs {newest}: roleplay db upgrade'}")
+    return 0 if revision == newest else 1
 
 
 # --- parser -----------------------------------------------------------------------------
@@ -106,6 +118,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--resume", metavar="SESSION_ID", help="continue a stored session")
     p.add_argument("--user", help="trainee name stored with the session")
     p.set_defaults(handler=cmd_chat)
+
+    db = sub.add_parser("db", help="the database's schema (ROLEPLAY_DATABASE_URL or ROLEPLAY_DB)")
+    dsub = db.add_subparsers(dest="db_command", required=True)
+    for name, text in (("upgrade", "apply the migrations this version ships"),
+                       ("current", "print the schema revision; exit 1 if an upgrade is due")):
+        dsub.add_parser(name, help=text).set_defaults(handler=cmd_db)
 
     sessions = sub.add_parser("sessions", help="stored sessions")
     ssub = sessions.add_subparsers(dest="sessions_command", required=True)

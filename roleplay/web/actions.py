@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from roleplay.errors import BackendError, PersonaError, Problem, RoleplayError, 
 from roleplay.limits import line_problem
 from roleplay.personas import Persona, parse_persona, scan_personas
 from roleplay.slots import waiting_text
-from roleplay.store import SessionInfo, TranscriptStore
+from roleplay.store import SessionBusy, SessionInfo, TranscriptStore
 from roleplay.users import Role, Users
 from roleplay.web import render
 from roleplay.web.cookies import BrowserCookies
@@ -100,11 +99,6 @@ class WebApp:
         self.reports = Reports(store, evaluate_fn, markdown_fn, self.files_dir, scorer)
         """Scores and renders reports: with `scorer`, scores at End call and advice streamed
         (the engine's `on_reply` hook calls scorer.prepare after each stored reply)."""
-        # Sessions whose reply is being generated. Disabled buttons are only a hint: a second
-        # tab, the Enter key or a script can still ask, and two replies at once (or ending the
-        # call mid-reply) would interleave turns in the store.
-        self._busy: set[str] = set()
-        self._busy_lock = threading.Lock()
         self.cookies = BrowserCookies(store.signing_key())
         """With login off, the signed cookie that names a browser (see web.cookies)."""
 
@@ -238,15 +232,14 @@ class WebApp:
 
     @contextmanager
     def _answering(self, session_id: str) -> Iterator[None]:
-        with self._busy_lock:
-            if session_id in self._busy:
-                raise NotAllowed("the customer is still answering; wait for them to finish")
-            self._busy.add(session_id)
+        # Disabled buttons are only a hint: a second tab, the Enter key, a script or another
+        # app process can still ask, and two replies at once (or ending the call mid-reply)
+        # would interleave turns. The store holds the mark, so it counts across processes.
         try:
-            yield
-        finally:
-            with self._busy_lock:
-                self._busy.discard(session_id)
+            with self.store.answering(session_id):
+                yield
+        except SessionBusy as err:
+            raise NotAllowed(str(err)) from None
 
     def _check_open(self, session: Session) -> None:
         if self.store.info(session.session_id).ended_at is not None:

@@ -246,6 +246,6 @@ def test_the_engine_is_busy_while_it_replies_and_prepares_after(tmp_path: Path) 
 
 
 def test_result_cache_survives_a_new_connection(tmp_path: Path) -> None:
-    ResultCache(tmp_path / "c.db").put("k", json.dumps({"a": 1}))
-    assert ResultCache(tmp_path / "c.db").get("k") == '{"a": 1}'
+    ResultCache(SqliteStore(tmp_path / "c.db")).put("k", json.dumps({"a": 1}))
+    assert ResultCache(SqliteStore(tmp_path / "c.db")).get("k") == '{"a": 1}'
     assert ResultCache(None).get("k") is None

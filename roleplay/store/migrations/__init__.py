@@ -1,0 +1,1 @@
+"""Alembic migrations of the store's schema (see roleplay.store.migrate)."""
