@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from roleplay.report import EvaluationReport, Status
 from roleplay.transcript import utcnow
@@ -19,6 +19,10 @@ def _text(value: str) -> str:
     if not value:
         raise ValueError("a comment is required: say why")
     return value
+
+
+Said = Annotated[str, AfterValidator(_text), Field(min_length=1, max_length=2000)]
+"""A coach's words: required, not only spaces, at most 2,000 characters."""
 
 
 class Override(BaseModel):
@@ -36,12 +40,7 @@ class Override(BaseModel):
     from_status: Status
     """The status before this change: the machine's, or the coach's earlier one."""
     to_status: CoachStatus
-    comment: str = Field(min_length=1, max_length=2000)
-
-    @field_validator("comment")
-    @classmethod
-    def _said(cls, value: str) -> str:
-        return _text(value)
+    comment: Said
 
 
 class TurnComment(BaseModel):
@@ -54,12 +53,7 @@ class TurnComment(BaseModel):
     """0-based index into the transcript's turns."""
     by: str
     at: datetime = Field(default_factory=utcnow)
-    text: str = Field(min_length=1, max_length=2000)
-
-    @field_validator("text")
-    @classmethod
-    def _said(cls, value: str) -> str:
-        return _text(value)
+    text: Said
 
 
 class Review(BaseModel):

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from html import escape
 from pathlib import Path
 from typing import Any
+
+from matplotlib.figure import Figure
 
 from roleplay.coaching.dashboard import CallRecord, Dashboard, Filters, build_dashboard, load_calls
 from roleplay.coaching.db import CoachingStore
@@ -32,6 +34,16 @@ from roleplay.web.actions import CallView, Identity, NotAllowed, ReportView, Web
 HIDDEN_REASON = "not shown during an assessment"
 WITHHELD = ("Your assessment is handed in. Your trainer releases the result; it shows in "
             "your History once they have.")
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    """What the review panel shows of one call."""
+
+    html: str
+    mood: Figure | None
+    principles: list[str]
+    changes: list[list[str]]
 
 
 class CoachedApp(WebApp):
@@ -165,9 +177,9 @@ class CoachedApp(WebApp):
         return build_dashboard(load_calls(self.store, self.coaching.db), filters,
                                self.coaching.db.assignments(), self.trainees())
 
-    def review_call(self, session_id: str, who: Identity) -> tuple[str, list[str], list[list[str]]]:
+    def review_call(self, session_id: str, who: Identity) -> ReviewView:
         """A trainee's call for review: its report (or why there is none) with the coach's
-        notes, the ids of its principles, and every change made so far."""
+        notes, the mood plot, the ids of its principles, and every change made so far."""
         self.require_trainer(who)
         info = self.readable_session(session_id, who)
         if info.ended_at is None:
@@ -175,14 +187,16 @@ class CoachedApp(WebApp):
         transcript = self.store.load(session_id)
         report = self.store.load_report(session_id)
         review = self.coaching.review(session_id)
+        mood = render.mood_figure(transcript)
         if report is None:
-            return (render.notice_box("This call has no report yet."), [],
-                    coach_render.history_rows(review))
+            return ReviewView(render.notice_box("This call has no report yet."), mood, [],
+                              coach_render.history_rows(review))
         head = (f'<p id="review-head">Call of <b>{escape(info.user or "?")}</b>, '
                 f'{escape(info.persona_id)}, {info.started_at:%Y-%m-%d %H:%M} UTC</p>')
         html = (head + coach_render.coach_notes_html(review, report, transcript)
                 + render.report_html(report, transcript, prefix="v"))
-        return html, [p.id for p in report.principles], coach_render.history_rows(review)
+        return ReviewView(html, mood, [p.id for p in report.principles],
+                          coach_render.history_rows(review))
 
     def override(self, session_id: str, principle: str, status: str, comment: str,
                  who: Identity) -> Override:

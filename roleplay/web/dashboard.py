@@ -74,6 +74,7 @@ def dashboard_view(app: CoachedApp, tab: gr.Tab) -> None:
         gr.Markdown("### Review the call")
         review_msg = gr.HTML(elem_id="review-msg")
         review_html = gr.HTML(elem_id="review-report")
+        review_mood = gr.Plot(label="Mood over the call", elem_id="review-mood", format="png")
         with gr.Row():
             principle = gr.Dropdown(label="Principle", choices=[], elem_id="review-principle")
             status = gr.Dropdown(label="Your status", choices=list(COACH_STATUSES),
@@ -170,18 +171,19 @@ def dashboard_view(app: CoachedApp, tab: gr.Tab) -> None:
     def open_review(session_id: str | None, request: gr.Request) -> Updates:
         me = who(app, request, None)
         try:
-            html, principles, changes = app.review_call(session_id or "", me)
+            view = app.review_call(session_id or "", me)
         except (NotAllowed, RoleplayError) as err:
             raise gr.Error(message(err)) from err
         attempt = app.attempt(session_id or "")
-        return {review_col: gr.Column(visible=True), review_html: html, review_msg: "",
-                principle: gr.Dropdown(choices=principles, value=principles[0] if principles
-                                       else None),
-                history: changes or None, current: session_id,
+        return {review_col: gr.Column(visible=True), review_html: view.html, review_msg: "",
+                review_mood: view.mood,
+                principle: gr.Dropdown(choices=view.principles,
+                                       value=view.principles[0] if view.principles else None),
+                history: view.changes or None, current: session_id,
                 release_btn: gr.Button(visible=attempt is not None and not attempt.released)}
 
-    review_outputs = [review_col, review_html, review_msg, principle, history, current,
-                      release_btn]
+    review_outputs = [review_col, review_html, review_mood, review_msg, principle, history,
+                      current, release_btn]
 
     def pick_call(ids: list[str], evt: gr.SelectData, request: gr.Request) -> Updates:
         row, _ = _row(evt)

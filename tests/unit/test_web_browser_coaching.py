@@ -45,10 +45,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("coaching")
     personas = tmp / "personas"
     personas.mkdir()
-    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
-    (personas / "lost-parcel.yaml").write_text(
-        MINIMAL.replace("id: late-parcel", "id: lost-parcel").replace(
-            "The parcel is late", "The parcel is lost"), encoding="utf-8")
+    for scenario in ("late-parcel", "lost-parcel"):  # the second one is assessed
+        (personas / f"{scenario}.yaml").write_text(
+            MINIMAL.replace("id: late-parcel", f"id: {scenario}"), encoding="utf-8")
     store = SqliteStore(tmp / "db.sqlite3")
     hashed = hash_password(PASSWORD)
     users = Users([User(name=n, password=hashed, role="trainer" if n == "tess" else "trainee")
@@ -107,6 +106,7 @@ def test_a_trainer_reviews_a_call_from_the_heatmap_and_the_trainee_reads_the_not
         expect(page.locator("#dash-cell-calls")).not_to_contain_text("bob")
         page.locator('#dash-cell-calls [data-testid="cell-0-0"]').click()
         expect(page.locator("#review-head")).to_contain_text("Call of ann")
+        expect(page.locator("#review-mood img")).to_be_visible()  # the mood path
         pick(page, "#review-status", "violated")
         page.locator("#review-save").click()  # no comment yet: refused
         expect(page.locator("#review-msg")).to_contain_text("say why")
