@@ -31,6 +31,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_model and args.only == "personas":
         raise ConfigError("--no-model runs the judge section only (the detectors); the "
                           "persona contracts need the customer model")
+    if args.reviewed and (args.only == "personas" or args.replay or args.calibrate):
+        raise ConfigError("--reviewed adds the reviewed calls to a run of the judge section; "
+                          "use it with --only judge (or no --only), not with --replay or "
+                          "--calibrate")
     if args.calibrate:
         return _eval_calibrate(args, settings)
     result = _eval_replay(args, settings) if args.replay else _eval_run(args, settings)
