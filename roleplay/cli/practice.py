@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from roleplay.cli.coaching import add_export
 from roleplay.errors import RoleplayError
 
 if TYPE_CHECKING:
@@ -135,3 +136,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("session_id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_sessions_show)
+    add_export(ssub)  # sessions export --reviewed (roleplay.cli.coaching)

@@ -20,6 +20,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
+# Imported for its tables: they join `metadata`, so a new database gets them too (issue 12).
+from roleplay.coaching import tables as _coaching_tables  # noqa: F401
 from roleplay.errors import StoreError
 from roleplay.store.database import make_engine, parse_url, shown
 from roleplay.store.schema import metadata

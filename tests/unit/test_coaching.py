@@ -79,7 +79,8 @@ def test_the_dashboard_counts_by_hand() -> None:
 
 
 def test_the_filters_keep_a_period_a_scenario_and_a_language() -> None:
-    ids = lambda f: [c.session_id for c in build_dashboard(CALLS, f).calls]  # noqa: E731
+    def ids(f: Filters) -> list[str]:
+        return [c.session_id for c in build_dashboard(CALLS, f).calls]
     assert ids(Filters(since=date(2026, 11, 3), until=date(2026, 11, 4))) == ["a2", "b1", "a3"]
     assert ids(Filters(scenario="lost")) == ["a3"]
     assert ids(Filters(language="fi")) == ["a4"]
@@ -136,9 +137,10 @@ def test_a_review_needs_a_reason_a_known_principle_and_a_real_turn(coaching: Coa
 
 def test_an_assignment_form_names_the_bad_field(coaching: Coaching) -> None:
     def assign(**kw: object) -> Assignment:
-        args: dict[str, object] = dict(scenarios=["late"], trainees=[], due="", pass_mark="",
-                                       assessment=False, release_at_once=False, by="tess",
-                                       known_scenarios=["late"], known_trainees=["ann"])
+        args: dict[str, object] = {
+            "scenarios": ["late"], "trainees": [], "due": "", "pass_mark": "",
+            "assessment": False, "release_at_once": False, "by": "tess",
+            "known_scenarios": ["late"], "known_trainees": ["ann"]}
         return coaching.assign(**{**args, **kw})  # type: ignore[arg-type]
     for kw, told in (({"scenarios": []}, "pick at least one"),
                      ({"trainees": ["zed"]}, "zed is not in the users file"),
@@ -187,6 +189,6 @@ def test_the_plots_draw_what_there_is_and_nothing_without_calls() -> None:
 
 
 def test_the_tables_live_on_any_sqlalchemy_database() -> None:
-    db = CoachingStore(sa.create_engine("sqlite://"))
+    db = CoachingStore(sa.create_engine("sqlite://"), create=True)
     made = db.add_assignment(Assignment(scenarios=["late"], created_by="tess"))
     assert [a.id for a in db.assignments()] == [made.id]

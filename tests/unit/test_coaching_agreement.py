@@ -112,3 +112,26 @@ def test_three_reviewed_calls_give_the_hand_counted_agreement(tmp_path: Path) ->
         "  overruled most: no_blame (2), empathy (1), next_step (1)"]
     # The development set's figures are untouched by the reviewed calls.
     assert not [e for e in result.evaluations if e.dataset == "dev"]
+
+
+def test_sessions_export_reviewed_writes_the_dev_set_format(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from roleplay.cli import main
+    from roleplay.config import Settings
+
+    db = tmp_path / "db.sqlite3"
+    store = SqliteStore(db)
+    coaching = Coaching(store, CoachingStore.beside(store))
+    reviewed = stored_call(store, "I see. It ships tomorrow.")
+    stored_call(store, "You should have read the terms.")  # not reviewed: not exported
+    coaching.set_status(reviewed, "next_step", "met", "Tomorrow is a time.", "tess")
+    out = tmp_path / "reviewed.jsonl"
+    assert main(["sessions", "export", "--reviewed", "--out", str(out)],
+                Settings(db_path=db)) == 0
+    [case] = load_dev_set(out)
+    assert (case.id, case.quality, case.violated) == (f"en-good-reviewed-{reviewed}", "good", [])
+    assert case.tags == ["reviewed", "overruled:next_step"]
+    assert [t["content"] for t in case.turns] == ["Where is my parcel?",
+                                                   "I see. It ships tomorrow."]
+    assert main(["sessions", "export", "--out", str(out)], Settings(db_path=db)) == 1
+    assert "add --reviewed" in capsys.readouterr().err
