@@ -14,7 +14,10 @@ model one big judging prompt gives no signal at all):
 3. Where a principle is not lexical (empathy, a concrete next step) and the appraisal found
    nothing, the judge model answers a yes/no question per turn (an optional layer); P(yes)
    from log-probabilities is compared with a threshold calibrated on the development set.
-4. Each principle's status follows from that evidence by the rules in the rubric file.
+4. Each principle's status follows from that evidence by the rules in the rubric file. It is
+   `violated` only on evidence that can be quoted: a harmful move of a trainee turn, or the
+   model's check saying no to every turn for a move that should be there; a move nobody
+   heard where no check could say is `partly` at most (issue 15).
    Quotes are cut by code from the turn they cite, and verified once more at the end: a quote
    that is not verbatim in its turn is dropped and logged, and a violation without evidence
    is not reported as a violation.
@@ -185,9 +188,24 @@ def _missing(call: CallEvidence, principle: Principle, trigger: TurnEvidence | N
     if status == "partly":
         return _result(principle, "partly", f"Not seen in this call{note}. {principle.good}",
                        evidence, raw)
+    if not _judged_missing(call, principle, raw):
+        # A missing move is a violation only on evidence that can be shown: the model's
+        # check said no to every turn. Phrase lists and the appraisal not hearing a move in
+        # the trainee's own words is no such evidence (issue 15: good Finnish and Hungarian
+        # calls were told they never acknowledged the feelings).
+        return _result(principle, "partly", f"Not heard in this call{note}; without a "
+                       "harmful move or the model's check saying no, that is not counted as "
+                       f"a violation. {principle.good}", evidence, raw)
     where = f"turn {due.idx + 1}" if evidence else "the call"
-    return _result(principle, "violated", f"Missing{note}: nothing in {where} or elsewhere "
-                   f"shows it. {principle.violation}", evidence, raw)
+    return _result(principle, "violated", f"Missing: nothing in {where} or elsewhere shows "
+                   f"it (the model's {ev.model_check} check said no to every trainee turn). "
+                   f"{principle.violation}", evidence, raw)
+
+
+def _judged_missing(call: CallEvidence, principle: Principle, raw: str | None) -> bool:
+    """Whether the principle's model check was asked here and said no to every turn."""
+    check_id = principle.evidence.model_check
+    return check_id is not None and call.usable(check_id) and raw is not None
 
 
 def _cursing_boundary(call: CallEvidence, principle: Principle, trigger: TurnEvidence | None) -> PrincipleResult:
@@ -211,10 +229,12 @@ def _cursing_boundary(call: CallEvidence, principle: Principle, trigger: TurnEvi
         return _result(principle, "partly", "Offered to end the call without first setting a "
                        f"boundary ({quoted(callback, 1)}).", evidence_of(call, callback))
     if len(curses) >= 2:
+        # No boundary heard is a missing move, not a quotable one: at most partly (a boundary
+        # in the trainee's own words may have gone unheard; answering in kind is violated).
         due = call.reply_after(curses[1])
         evidence = [e for e in [call.evidence(due, lead_sentence(due.text))] if e]
-        return _result(principle, "violated", f"The customer kept cursing (turns "
-                       f"{curses[0].idx + 1} and {curses[1].idx + 1}) and no boundary was set. "
+        return _result(principle, "partly", f"The customer kept cursing (turns "
+                       f"{curses[0].idx + 1} and {curses[1].idx + 1}) and no boundary was heard. "
                        f"{principle.good}", evidence)
     return _result(principle, "met", "The customer cursed once and the agent let it go, as "
                    "source 003 suggests for a first swear word.")
@@ -277,9 +297,12 @@ development set (judge section on the embedded model, 2026-12-01; the held-out c
 used): at the appraisal's own per-kind thresholds (0.0 here) kappa 0.829, violated precision
 0.925 and recall 0.723; at 0.7 kappa 0.859, precision 0.968, recall 0.758, AUC 0.996; the
 phrase lists alone 0.866 / 0.968 / 0.771, AUC 0.993."""
-HARMFUL_MOVE_CONFIDENCE: float | None = None
-"""A harmful model move counts from this confidence on (None: as a helpful one). On the
-development set harmful moves from 0.6 down only added false violations (precision 0.936)."""
+HARMFUL_MOVE_CONFIDENCE: float | None = 0.8
+"""A harmful model move counts from this confidence on (None: as a helpful one). A harmful
+move alone makes a principle violated, so it needs more than a helpful one: on the
+development set with 15 typed good calls (3 per language; 2026-12-01, the held-out calls not
+used) 0.8 drops the one false violation left on a good call ("Så dumt, og ekstra surt...",
+hostile at 0.76) and no labelled one; from 0.6 down harmful moves only added false ones."""
 
 
 def assess(transcript: Transcript, rubric: Rubric, judge: Judge | None = None,

@@ -109,8 +109,12 @@ def test_repeated_cursing_needs_a_boundary(rubric: Rubric) -> None:
     without = call("This damn app logged me out again.", "Let me check your account.",
                    "Are you fucking kidding me? Useless shit.", "Please hold while I look.")
     report = evaluate(without, rubric)
-    assert status(report, "cursing_boundary") == "violated"
+    # No boundary heard is a missing move, not a harmful one: partly, with the turn it was due.
+    assert status(report, "cursing_boundary") == "partly"
     assert result(report, "cursing_boundary").evidence[0].turn == 3
+    in_kind = call("This damn app logged me out again.", "Let me check your account.",
+                   "Are you fucking kidding me? Useless shit.", "Watch your mouth, idiot.")
+    assert status(evaluate(in_kind, rubric), "cursing_boundary") == "violated"
 
     with_boundary = call(
         "This damn app logged me out again.", "Let me check your account.",
@@ -130,7 +134,8 @@ def test_urgency_applies_when_the_customer_is_losing_money(rubric: Rubric) -> No
     t = call("Our CRM is down and every minute costs us money!",
              "Let me have a look at your account.")
     report = evaluate(t, rubric)
-    assert status(report, "acknowledge_urgency") == "violated"
+    # Not heard is not a violation: no harmful move, and no model check for urgency.
+    assert status(report, "acknowledge_urgency") == "partly"
     assert result(report, "acknowledge_urgency").evidence[0].turn == 1
     t2 = call("Our CRM is down and every minute costs us money!",
               "I know every minute counts, so this is top priority. Let me check the CRM now.")
@@ -275,6 +280,26 @@ def test_model_no_counts_as_missing(rubric: Rubric) -> None:
     report = evaluate(PLAIN, rubric, judge=judge)
     assert status(report, "acknowledge_feelings") == "violated"
     assert result(report, "acknowledge_feelings").evidence
+
+
+def test_a_missing_move_is_a_violation_only_when_the_model_check_says_no(rubric: Rubric) -> None:
+    # Neither the phrase lists nor the appraisal hear feelings or a next step in PLAIN.
+    alone = evaluate(PLAIN, rubric)
+    assert status(alone, "acknowledge_feelings") == "partly"
+    assert status(alone, "clear_next_step") == "partly"
+    assert not any(r.status == "violated" for r in alone.principles)
+    judge, _ = make_judge(check=lambda prompt: logprob_answer(0.1))
+    judged = evaluate(PLAIN, rubric, judge=judge)
+    assert status(judged, "acknowledge_feelings") == "violated"
+    assert "check said no to every trainee turn" in result(judged, "acknowledge_feelings").explanation
+    # A check switched off for the call's language is no evidence either.
+    finnish = call("Paketti ei tullut vieläkään.", "Selvä. Mikä on tilausnumero?",
+                   "4471.", "Okei.")
+    assert status(evaluate(finnish, rubric, judge=judge), "acknowledge_feelings") == "violated"
+    judge.disabled = {"empathy:other"}
+    off = evaluate(finnish, rubric, judge=judge)
+    assert status(off, "acknowledge_feelings") == "partly"
+    assert status(off, "clear_next_step") == "violated"
 
 
 def test_calibrated_threshold_is_used(rubric: Rubric) -> None:
