@@ -22,12 +22,14 @@ the request with its API key. A stronger model behind `ROLEPLAY_EVAL_MODEL` /
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import logging
 import math
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -195,6 +197,7 @@ class Judge:
         self._on_error = on_error
         self.cache: CheckCache | None = None
         self._breaker = _Breaker()
+        self._turn: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
 
     def for_run(self, failure: str | None = None) -> Judge:
         """Return this judge with a breaker of its own for one scoring run (`failure`: already
@@ -202,6 +205,13 @@ class Judge:
         run = copy.copy(self)
         run._breaker = _Breaker(failure)
         return run
+
+    def gated(self, turn: Callable[[], AbstractContextManager[object]]) -> Judge:
+        """Return this judge asking each uncached check inside `turn()` (the scorer's turn at
+        the model: after the reply in flight, one call at a time); kept answers pass at once."""
+        gated = copy.copy(self)
+        gated._turn = turn
+        return gated
 
     @property
     def failure(self) -> str | None:
@@ -292,7 +302,8 @@ class Judge:
         kept = self.cached_check(question, customer, agent)
         if kept is not None:
             return kept
-        result = self._ask(question, customer, agent)
+        with self._turn():
+            result = self._ask(question, customer, agent)
         if self.cache is not None and result.p_yes is not None:
             self.cache.put(self.check_key(question, customer, agent),
                            json.dumps({"p_yes": result.p_yes, "raw": result.raw}))

@@ -10,9 +10,9 @@ in the model's idle time instead:
     for report in scorer.advice(session_id, report):  # one more rewrite each time
         ...                            # the last one has advice_status "ready"
 
-`prepare` queues the session for one background worker thread, which (1) asks the judge's
-yes/no checks of every trainee turn not yet checked, (2) assesses the call so far and (3)
-writes the rewrite of each problem it found. Before each model call the worker waits until
+`prepare` queues the session for one background worker thread, which (1) assesses the call
+so far, asking the judge only the checks its rules need that are not answered yet, and (2)
+writes the rewrites of what `advice.pick` shows. Before each model call the worker waits until
 the engine's `ReplyGate` is idle, and it makes one call at a time, so a reply in flight
 always goes first. Answers are kept in a `ResultCache` (in memory, and in the store's
 database, so another process or a restart reuses them): checks by the model and the words it was
@@ -25,6 +25,7 @@ have been asked with an earlier wording of the problem than evaluate would use.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -32,7 +33,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from functools import partial
 
 from roleplay.advice import one_advice, pick
 from roleplay.appraisal import Appraisal, Appraiser
@@ -142,7 +142,9 @@ class Scorer:
         self.min_harmful = min_harmful
         self.advice_on = advice
         self._personas = personas
-        self._model = threading.Lock()  # one model call at a time, worker or caller
+        # One model call at a time, worker or caller; reentrant, since a rewrite's
+        # check of itself asks the judge inside the rewrite's turn.
+        self._model = threading.RLock()
         self._queue: queue.Queue[str] = queue.Queue()
         self._queued: set[str] = set()
         self._state = threading.Condition()
@@ -193,32 +195,25 @@ class Scorer:
         if not any(t.role == "trainee" and t.content.strip() for t in transcript.turns):
             return
         run = self._run_judge()
-        call = self._evidence(transcript, persona, run)
-        judge = call.judge
-        if judge is not None:
+        with self._state:
+            self._checking = session_id
+        try:
+            # The checks the rules ask and no others: a principle already shown by a phrase
+            # or a model move needs no check, and a scan stops at its first yes. Asking every
+            # check of every turn cost the last turn two checks (21 s on the loaded machine)
+            # that End call then waited for.
+            call, results = self._assess(
+                transcript, persona, run.gated(self._turn) if run is not None else None)
+        finally:
             with self._state:
-                self._checking = session_id
-            try:
-                for turn in call.trainee:
-                    for check_id in self.rubric.model_checks:
-                        if not turn.masked or not call.usable(check_id):
-                            continue
-                        args = call.check_args(check_id, turn)
-                        if judge.failure:
-                            return  # the backend failed: nothing more to ask in this run
-                        if judge.cached_check(*args) is None:
-                            self._call_model(partial(judge.p_yes, *args), wait=True)
-            finally:
-                with self._state:
-                    if judge.failure:
-                        self._worker_failed[session_id] = (judge.failure, time.monotonic())
-                    else:
-                        self._worker_failed.pop(session_id, None)
-                    self._checking = None
-                    self._state.notify_all()
-        if not self.advice_on:
-            return
-        call, results = self._assess(transcript, persona, run)
+                if run is not None and run.failure:
+                    self._worker_failed[session_id] = (run.failure, time.monotonic())
+                else:
+                    self._worker_failed.pop(session_id, None)
+                self._checking = None
+                self._state.notify_all()
+        if not self.advice_on or (run is not None and run.failure):
+            return  # the backend failed: nothing more to ask in this run
         for result, ev in pick(call, results, self.rubric):
             with self._state:
                 if session_id in self._queued:
@@ -226,6 +221,13 @@ class Scorer:
                     # problems it changes; the newer preparation writes what is still needed.
                     return
             self._advise(call, result, ev, wait=True)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """The worker's turn at the model: after the reply in flight, one call at a time."""
+        self.gate.wait_idle()
+        with self._model:
+            yield
 
     # --- at End call ------------------------------------------------------------------
 
@@ -320,12 +322,6 @@ class Scorer:
                 ) -> tuple[CallEvidence, list[PrincipleResult]]:
         return assess(transcript, self.rubric, judge, persona, self.appraiser,
                       self.min_confidence, self.min_harmful)
-
-    def _call_model(self, fn: Callable[[], object], wait: bool) -> None:
-        if wait:
-            self.gate.wait_idle()
-        with self._model:
-            fn()
 
     def _advice_key(self, call: CallEvidence, result: PrincipleResult, ev: Evidence) -> str:
         turn = call.turns[ev.turn]

@@ -160,6 +160,26 @@ def test_prepare_asks_each_check_once_and_keeps_it_in_the_store(rubric: Rubric,
     assert checks(other_server) == []
 
 
+def test_prepare_asks_only_the_checks_the_rules_need(rubric: Rubric) -> None:
+    # A phrase shows the feelings and the next step: no check is needed, at End call either.
+    store = SqliteStore(":memory:")
+    session = stored_call(store, CUSTOMER, GOOD_LINE)
+    judge, server = make_judge(check=lambda p: logprob_answer(0.2))
+    scorer = Scorer(rubric, judge, FakeAppraiser(), store)
+    scorer.prepare(session)
+    assert scorer.idle()
+    assert checks(server) == []
+    report = scorer.scores(session)
+    assert checks(server) == []
+    assert status(report, "acknowledge_feelings") == "met"
+    # A later plain line needs none either: the call already shows both moves.
+    store.add_turn(session, Turn(role="customer", content="Fine. And then?"))
+    store.add_turn(session, Turn(role="trainee", content="ok let me look."))
+    scorer.prepare(session)
+    assert scorer.idle()
+    assert checks(server) == []
+
+
 def test_scores_makes_no_model_call_when_prepared_and_match_evaluate(rubric: Rubric) -> None:
     store = SqliteStore(":memory:")
     lines = (CUSTOMER, "ok let me look.", "It's the third time this month!", GOOD_LINE)
