@@ -178,7 +178,14 @@ class SqlStore:
             info = self._info(conn, session_id)
             rows = conn.execute(select(turns).where(turns.c.session_id == session_id)
                                 .order_by(turns.c.idx)).all()
-        loaded = [_turn(row) for row in rows]
+        try:
+            loaded = [_turn(row) for row in rows]
+        except (ValidationError, ValueError) as err:
+            # A turn written by another version (a newer one, or a hand edit): said, not a
+            # traceback; the session's other data stays as it is.
+            raise StoreError(f"session {session_id}: a stored turn no longer matches this "
+                             f"version's turn format ({str(err).splitlines()[0]}); run the "
+                             "roleplay version that wrote it") from None
         _check_lengths(session_id, loaded)
         return Transcript(session_id=session_id, persona_id=info.persona_id, turns=loaded)
 
@@ -277,9 +284,12 @@ class SqlStore:
         finally:
             with self._held_lock:
                 self._held.pop(session_id, None)
-            with self._tx() as conn:
-                conn.execute(delete(answering).where(answering.c.session_id == session_id,
-                                                     answering.c.holder == holder))
+            try:
+                with self._tx() as conn:
+                    conn.execute(delete(answering).where(answering.c.session_id == session_id,
+                                                         answering.c.holder == holder))
+            except StoreError as err:  # not renewed any more, so it lapses by itself
+                log.warning("could not clear the answering mark of %s: %s", session_id, err)
 
     def _claim(self, session_id: str, holder: str) -> bool:
         until = self._clock() + self.lease_s

@@ -111,6 +111,17 @@ def test_a_stored_report_that_no_longer_validates_is_a_store_error(store_url: st
         store.load_report(sid)
 
 
+def test_a_stored_turn_that_no_longer_validates_is_a_store_error(store_url: str) -> None:
+    store = SqlStore(store_url)
+    sid = store.create_session("p1")
+    store.add_turn(sid, Turn(role="customer", content="Hi"))
+    raw_sql(store_url, "UPDATE turns SET rung_after = 'furious', moves = '[{}]' "
+                       "WHERE session_id = :s", s=sid)
+    with pytest.raises(StoreError, match=f"session {sid}: a stored turn no longer matches"):
+        store.load(sid)
+    assert store.info(sid).turns == 1
+
+
 def test_unknown_session_is_a_store_error(store_url: str) -> None:
     store = SqlStore(store_url)
     with pytest.raises(StoreError, match="sessions list"):
