@@ -80,9 +80,10 @@ def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     env = {}
-    # A store of its own: the load test never writes into the trainees' database.
-    env["ROLEPLAY_DB"] = str(out / f"loadtest-{int(time.time())}.sqlite3")
-    settings = settings.model_copy(update={"db_path": Path(env["ROLEPLAY_DB"])})
+    if settings.database_url is None:
+        # A store of its own: the load test never writes into the trainees' database.
+        env["ROLEPLAY_DB"] = str(out / f"loadtest-{int(time.time())}.sqlite3")
+        settings = settings.model_copy(update={"db_path": Path(env["ROLEPLAY_DB"])})
     if args.url:
         for url in args.url:
             check_loopback(url)
@@ -90,9 +91,9 @@ def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         check_loopback(args.backend)
     load_before = os.getloadavg()
     with _deployment(args, env, out) as deployment:
-        from roleplay.store import SqliteStore
+        from roleplay.store import open_store
 
-        store = SqliteStore(settings.db_path)
+        store = open_store(settings)
         urls = args.url or deployment.urls
         levels = []
         for n in args.trainees:
@@ -105,7 +106,7 @@ def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
     cpu["loadtest (and the stand-in)"] = round(own.ru_utime + own.ru_stime, 2)
     report = {"backend": args.backend if not args.url else "the apps at " + ", ".join(urls),
               "stand_in": args.backend == "standin" and not args.url,
-              "apps": len(urls), "store": "sqlite",
+              "apps": len(urls), "store": "postgresql" if settings.database_url else "sqlite",
               "levels": [lv.model_dump() for lv in levels], "cpu_seconds": cpu,
               "load_average_before": load_before, "load_average_after": os.getloadavg()}
     path = out / "loadtest.json"
