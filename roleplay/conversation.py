@@ -30,7 +30,7 @@ from pathlib import Path
 
 from roleplay.appraisal import Appraiser, LexicalAppraiser, appraiser_from_settings
 from roleplay.backends import CustomerModel, ServerFeatures
-from roleplay.character import CharacterCheck, Verdict
+from roleplay.character import SOFT_KINDS, CharacterCheck, Verdict
 from roleplay.config import Settings
 from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label
 from roleplay.errors import BackendError, RoleplayError, StoreError
@@ -400,6 +400,7 @@ class ConversationEngine:
         last: Verdict | None = None
         avoid: list[str] = []
         broken_texts: list[str] = []
+        soft = ""
         for attempt, temperature in enumerate(TEMPERATURES[:REGENERATIONS + 1]):
             reply = ReplyText(label)
             try:
@@ -408,6 +409,8 @@ class ConversationEngine:
             except _Broken as broken:
                 last = broken.verdict
                 broken_texts.append(reply.text())
+                if last.kind in SOFT_KINDS:
+                    soft = reply.text()  # a whole reply that passed every other check
                 if last.copied:
                     # The small model copies a line from its first word on: a copy that
                     # cannot start the same way rarely turns into the same line again.
@@ -418,6 +421,14 @@ class ConversationEngine:
                     yield Restart(reason=str(last))
                 continue
             yield self._save(session, content, rung)
+            return
+        if soft:
+            # Words that lag the rung or a number that is off still make a customer's line,
+            # which beats no reply at all.
+            session.notes.append(f"kept an attempt that missed only the rung or a fact: {soft!r}")
+            yield Restart(reason=f"{last}; keeping an attempt that missed only the rung or a fact")
+            yield Token(soft)
+            yield self._save(session, soft, rung)
             return
         kept = max((salvage(text, check) for text in broken_texts), key=len, default="")
         if not kept:

@@ -145,4 +145,5 @@ class PromptBuilder:
             rung=rung, language=self.persona.language, instructions=self._instructions,
             said=frozenset(t.content for t in turns if t.role == "customer"),
             heard=frozenset(t.content for t in turns if t.role == "trainee"),
+            persona=self.persona,
         )

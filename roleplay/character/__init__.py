@@ -1,76 +1,42 @@
 """Checks a customer reply for the ways a small model breaks character.
 
-A reply breaks character when it admits to being an AI, answers as the agent, echoes its
-instructions, swears on a rung where the customer does not swear, or is not speech at all
-(empty, punctuation, repetition, code, another script). `check` works on a partial reply
-too, so the engine can stop a bad reply after a few tokens instead of waiting for its end;
-`final=True` adds the checks that only make sense on a whole reply.
+A reply breaks character when it admits to being an AI, answers as the agent (its service
+phrases, a speaker label inside the reply), accepts a "mode" or a role swap, narrates the
+call (a stage direction), echoes its instructions, swears on a rung where the customer does
+not swear, is in another language than the persona's, or is not speech at all (empty,
+punctuation, repetition, code, another script). The phrases are per language in
+`roleplay/character/<language>.yaml` (`vocabulary.py`), every language searched in every
+reply. `check` works on a partial reply too, so the engine can stop a bad reply after a few
+tokens instead of waiting for its end; `final=True` adds the checks that only make sense on
+a whole reply, and, when the check knows the persona, whether the words follow the rung and
+the persona's facts (`rung.py`).
+
+Measured against hand-labelled replies: evals/character/README.md.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from roleplay.language import common_share
+from roleplay.character.rung import fact_problem, rung_problem
+from roleplay.character.vocabulary import KINDS, load_vocabulary
+from roleplay.language import common_share, detect_language, language_name
 from roleplay.mood import Rung
 from roleplay.signals import SignalKind, detect
 from roleplay.text import AGENT_AT_START
 from roleplay.text import words as _words
 
+if TYPE_CHECKING:
+    from roleplay.personas import Persona
+
 
 def _rx(*patterns: str) -> list[re.Pattern[str]]:
     return [re.compile(p, re.IGNORECASE) for p in patterns]
 
-
-# "No, I'm not an AI" is the customer resisting, and stays allowed: every pattern is an
-# affirmative statement about the speaker.
-_AI = _rx(
-    r"\b(?:I am|I'm|I’m|as|being) (?:just |only |merely )?an? (?:AI|A\.I\.|artificial intelligence|"
-    r"(?:large )?language model|LLM|(?:AI |virtual |digital |helpful )?assistant|chat ?bot|bot)\b",
-    r"\bI (?:was|am) (?:created|developed|trained|made|programmed) by\b",
-    r"\b(?:Alibaba|Qwen|OpenAI|ChatGPT)\b",
-    r"\bI (?:do not|don't|cannot|can't) (?:have|experience) (?:personal |real )?"
-    r"(?:feelings|emotions|opinions|a body)\b",
-    r"\bmy (?:training|programming|training data|knowledge cutoff)\b",
-    # Finnish: "olen tekoäly", "kielimallina", "olen avustaja"
-    r"\b(?:olen|olen vain|minä olen) (?:tekoäly|kielimalli|avustaja|botti|chatbot)\w*",
-    r"\b(?:tekoälynä|kielimallina|avustajana)\b",
-)
-
-# Lines only the agent says. A customer may say "thank you" or "I understand", so these are
-# the service phrases, not politeness in general.
-_AGENT = _rx(
-    r"\bhow (?:can|may|could) I (?:help|assist)\b",
-    r"\b(?:thank you|thanks) for (?:calling|contacting|reaching out|your patience|holding)\b",
-    r"\bis there anything else I can\b",
-    r"\bI (?:can|will|'ll) (?:help|assist) you with (?:that|this)\b",
-    r"\blet me (?:check|look into|look up|pull up) (?:that|this|your)\b",
-    r"\bI understand your frustration\b",
-    r"\b(?:we|I) apologi[sz]e for (?:the|any) inconvenience\b",
-    r"\bcould you (?:please )?provide (?:me with )?(?:your|more)\b",
-    r"\bwelcome to\b",
-    r"\bmiten voin auttaa\b",
-    r"\bkiitos (?:soitostasi|yhteydenotostasi|kärsivällisyydestäsi)\b",
-    r"\bpahoittelen (?:aiheutunutta|tästä aiheutunutta) haittaa\b",
-)
-
-# Words of the prompt's machinery: a customer has no prompt, rungs or stage directions.
-_ECHO = _rx(
-    r"\b(?:system |my |the |this )prompt\b",
-    r"\bmy instructions\b",
-    r"\b(?:instructed|told) to (?:play|act|pretend|be the)\b",
-    r"\brole[- ]?play\w*\b",
-    r"\b(?:play|playing|in) (?:a |the |this )?(?:role|character)\b",
-    r"\bmood (?:level|rung)\b",
-    r"\brungs?\b",
-    r"\bstage direction\w*\b",
-    r"\bis now (?:calm|annoyed|angry|furious)\b",
-    r"\b(?:passive|escalated)-angry\b",
-    r"\brecorded support call\b",
-    r"\bkehote\w*\b",
-    r"\broolipel\w*\b",
-)
 
 _CODE = _rx(r"```", r"^\s*(?:def|class|import|from \w+ import|#include|function)\b",
             r"<\|[a-z_]+\|>", r"[{};]\s*$", r"\b\w+\(\)\s*[;{]")
@@ -79,13 +45,19 @@ _CODE = _rx(r"```", r"^\s*(?:def|class|import|from \w+ import|#include|function)
 _FOREIGN_SCRIPT = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u3040-\u30ff"
                              r"\u3400-\u9fff\uac00-\ud7af]")
 # A parenthesis of more than a few words is the stage direction's style ("(Swears. One or two
-# sentences.)"); a short acting cue such as "(sighs)" is removed by the engine instead.
+# sentences.)"); so is an acting cue anywhere but at the very start (where the engine removes
+# it), or one in asterisks or brackets. A parenthesis with a digit is an aside ("(PC-20417)").
 _STAGE = re.compile(r"\((?:[^()\s]+\s+){4,}[^()]*\)")
+_CUE = re.compile(r"(?<=\S)\s*\((?=[^()\d]*[^\W\d_])[^()\d]{2,}\)|\*[^*\d]{3,}\*|\[[^\]\d]{3,}\]")
+_LEADING_CUE = re.compile(r"^\s*\([^()]*\)")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 SHINGLE = 6
 """Words in a row that, found in both the reply and the instructions, count as an echo."""
 
+
+LANGUAGE_EVIDENCE = 3.0
+"""Common-word evidence (roleplay.language) another language needs to count as the reply's."""
 
 COPIED = 0.6
 """Share of a reply's word triples found in one earlier line that makes the reply a copy."""
@@ -95,7 +67,8 @@ COPIED = 0.6
 class Verdict:
     """Why a reply broke character, and what it said.
 
-    Kinds: ai, agent, echo, profanity, junk, language, repeat.
+    Kinds: ai, agent, mode, echo, profanity, junk, language, repeat (the character checks),
+    and rung, fact (rung.py: the words do not follow the rung or contradict the persona).
     """
 
     kind: str
@@ -105,6 +78,16 @@ class Verdict:
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"
+
+
+CHARACTER_KINDS = frozenset({"ai", "agent", "mode", "echo", "junk", "language"})
+"""Verdict kinds that mean "out of character" (evals/character's labels measure these)."""
+
+SOFT_KINDS = frozenset({"rung", "fact"})
+"""Verdict kinds the engine regenerates for but, when every attempt has one, still shows."""
+
+# A pattern list of the vocabulary files -> the verdict kind it gives.
+_KIND_OF = {"ai": "ai", "agent": "agent", "modes": "mode", "echo": "echo", "narration": "echo"}
 
 
 def shingles(text: str, size: int = SHINGLE) -> set[tuple[str, ...]]:
@@ -143,16 +126,34 @@ class CharacterCheck:
     """The customer's earlier lines in this call: the small model loops by copying them."""
     heard: frozenset[str] = frozenset()
     """The agent's lines in this call: copying one is answering as the agent."""
+    persona: Persona | None = field(default=None, compare=False, hash=False)
+    """With the persona, a whole reply is also checked against the rung and its facts, and
+    the customer's own label inside a reply is a speaker label."""
+
+    @cached_property
+    def _labels(self) -> re.Pattern[str]:
+        names = list(load_vocabulary().labels)
+        if self.persona is not None:
+            names.append(self.persona.customer.name.split()[0])
+        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        # Case-sensitive and after a space or a sentence end: "the support: useless" is the
+        # customer talking, "Support:" opens another speaker's line.
+        return re.compile(rf"(?:^|(?<=[\s.!?,;\"'”]))(?:{alternatives})\s*:(?!\d)")
 
     def check(self, reply: str, final: bool = False) -> Verdict | None:
         """Return why `reply` breaks character, or None if it holds (so far, unless `final`)."""
         text = reply.strip()
         if AGENT_AT_START.match(text):
             return Verdict("agent", "the reply starts with the agent's label")
-        for kind, patterns in (("ai", _AI), ("agent", _AGENT), ("echo", _ECHO)):
-            hit = _first(patterns, text)
-            if hit:
-                return Verdict(kind, f'"{hit}"')
+        vocabulary = load_vocabulary()
+        for kind in KINDS:
+            for _, pattern in vocabulary.patterns[kind]:
+                hit = pattern.search(text)
+                if hit:
+                    return Verdict(_KIND_OF[kind], f'"{hit.group(0).strip()}"')
+        label = self._labels.search(text)
+        if label:
+            return Verdict("agent", f'a speaker label inside the reply: "{label.group(0).strip()}"')
         if self.instructions:
             overlap = shingles(text) & self.instructions
             if overlap:
@@ -165,7 +166,7 @@ class CharacterCheck:
         junk = _junk(text)
         if junk:
             return Verdict("junk", junk)
-        if _STAGE.search(text):
+        if _STAGE.search(text) or _CUE.search(_LEADING_CUE.sub("", text)):
             return Verdict("echo", "writes a stage direction")
         # Mid-reply only once enough words are in to tell a copy from a shared opening.
         if (final or len(_words(text)) >= 8) and any(near_copy(text, line)
@@ -178,7 +179,6 @@ class CharacterCheck:
                            if near_copy(text, line) and near_copy(line, text)), None)
             if copied is not None:
                 return Verdict("repeat", "repeats an earlier line of the customer", copied)
-        if final:
             return self._final(text)
         return None
 
@@ -191,7 +191,33 @@ class CharacterCheck:
             return Verdict("language", f"answered in English, not {self.language}")
         if self.language == "en" and len(said) >= 8 and common_share(said, "en") == 0:
             return Verdict("language", "answered in another language than English")
+        foreign = _foreign(text)
+        if foreign:
+            return Verdict("language", f"switched to {language_name(foreign)}")
+        guess = detect_language(text, min_evidence=LANGUAGE_EVIDENCE)
+        if guess.language is not None and guess.language != self.language and (
+                2 * guess.scores.get(self.language, 0.0) < guess.scores[guess.language]):
+            return Verdict("language", f"answered in {language_name(guess.language)}, not "
+                                       f"{language_name(self.language)}")
+        if self.persona is None:
+            return None
+        said_before = [*self.said, *self.heard]
+        problem = rung_problem(text, self.rung, self.persona)
+        if problem:
+            return Verdict("rung", problem)
+        problem = fact_problem(text, self.persona, said_before)
+        if problem:
+            return Verdict("fact", problem)
         return None
+
+
+def _foreign(text: str) -> str | None:
+    # Two function words of one foreign language in a row: "Es gibt three card terminals".
+    words = _words(text)
+    for lang, common in load_vocabulary().foreign.items():
+        if any(a in common and b in common for a, b in pairwise(words)):
+            return lang
+    return None
 
 
 def _junk(text: str) -> str | None:

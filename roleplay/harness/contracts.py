@@ -44,7 +44,7 @@ STRATEGIES: tuple[Strategy, ...] = ("good", "bad", "adversarial")
 # Verdict kinds of roleplay.character that mean "out of character". Profanity and language
 # are contract checks of their own; "junk" (code, another script, repetition) is out of
 # character for a caller too.
-CHARACTER_KINDS = frozenset({"ai", "agent", "echo", "junk"})
+CHARACTER_KINDS = frozenset({"ai", "agent", "mode", "echo", "junk"})
 # Verdict kinds that have a contract check (or a reported rate) of their own.
 OWN_CHECK_KINDS = frozenset({"profanity", "language", "repeat"})
 

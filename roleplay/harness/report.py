@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from roleplay.harness import plots
+from roleplay.harness import character_labels, plots
 from roleplay.harness.contracts import RunResult
 from roleplay.harness.runner import HarnessResult
 
@@ -28,6 +28,7 @@ PERSONA_METRICS: dict[str, str] = {
     "calm_in_turns": "good turns until calm, mean over good runs that got there",
     "calm_in_range_rate": "good runs calm within the turns their difficulty promises",
     "shown_s_mean": "seconds from a line to the first shown token, regenerations included",
+    "rung_consistency": "replies whose words fit their rung (roleplay/character/rung.py)",
     "run_pass_rate": "runs with every check passed",
     "pass_k": "tasks passed on all k runs (pass^k)",
     "error_rate": "runs cut off by a backend error",
@@ -211,6 +212,11 @@ def render_markdown(result: HarnessResult) -> str:
         rows = [[pid] + [fmt(result.metrics.get(f"personas.{pid}.{k}")) for k in keys]
                 for pid in ids]
         lines += ["### Per persona", ""] + _md_table(["persona", *keys], rows)
+        if result.character_metrics:
+            lines += ["### Character check on hand-labelled replies", "",
+                      character_labels.REPORT_NOTE, ""]
+            lines += _md_table(character_labels.REPORT_HEADER,
+                               character_labels.report_rows(result.metrics))
         bad = [r for r in task_rows(result.runs) if r["first_failure"]]
         if bad:
             lines += ["### Tasks that failed at least once", ""]
@@ -362,6 +368,11 @@ def render_html(result: HarnessResult) -> str:
         rows = [[pid] + [fmt(result.metrics.get(f"personas.{pid}.{k}")) for k in keys]
                 for pid in persona_ids(result)]
         parts.append("<h3>Per persona</h3>" + _html_table(["persona", *keys], rows))
+        if result.character_metrics:
+            parts.append("<h3>Character check on hand-labelled replies</h3>"
+                         f"<p class='muted'>{_h(character_labels.REPORT_NOTE)}</p>"
+                         + _html_table(character_labels.REPORT_HEADER,
+                                       character_labels.report_rows(result.metrics)))
         parts.append("<h3>Mood path of each persona under each strategy</h3>")
         parts.append(_img(plots.mood_paths(result.runs), "mood paths"))
         parts.append("<h3>Tasks</h3>" + _html_table(

@@ -83,6 +83,9 @@ class HarnessResult(BaseModel):
     """The labels of the held-out calls (`evals/moves/heldout_calls.jsonl`) that were run."""
     reviewed_labels: dict[str, DevLabel] = Field(default_factory=dict)
     """The coaches' labels of the reviewed calls that were run (`--reviewed FILE`)."""
+    character_metrics: dict[str, float | None] = Field(default_factory=dict)
+    """The character check on the hand-labelled replies and the rung consistency of the
+    runs' replies, measured at run time (`HarnessInputs.character`) and kept for replays."""
     metrics: dict[str, float | None] = Field(default_factory=dict)
     checks: list[Check] = Field(default_factory=list)
     thresholds_file: str = ""
@@ -115,6 +118,8 @@ class HarnessInputs:
     """Calls trainers reviewed (`roleplay sessions export --reviewed`): the judge's
     agreement with the coaches (roleplay.harness.coaches)."""
     evaluate: EvaluateFn | None = None
+    character: Callable[[Sequence[RunResult]], dict[str, float | None]] | None = None
+    """Measures the character check (roleplay.harness.character_labels) given the runs."""
     k: int | None = None
     """Runs per task; None: the thresholds file's run size."""
     backend: str = "unknown"
@@ -221,6 +226,8 @@ def run_harness(inputs: HarnessInputs) -> HarnessResult:
               dynamic_ncols=tty, mininterval=0.5 if tty else 30.0) as bar:
         if "personas" in inputs.sections:
             result.runs = _run_personas(inputs, jobs, bar)
+            if inputs.character is not None:
+                result.character_metrics = inputs.character(result.runs)
         if "judge" in inputs.sections:
             result.evaluations = _run_judge(inputs, bar)
             result.dev_labels = _labels(inputs.dev_items)
@@ -260,6 +267,7 @@ def score(result: HarnessResult, thresholds: Thresholds,
     metrics: dict[str, float | None] = {}
     if "personas" in result.sections:
         metrics.update(contract_metrics(result.runs))
+        metrics.update(result.character_metrics)
     if "judge" in result.sections:
         items = list(dev_items) if dev_items else _items_from_labels(result.dev_labels)
         calls = list(heldout_calls) if heldout_calls else _items_from_labels(result.call_labels)

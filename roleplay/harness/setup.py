@@ -48,6 +48,11 @@ class EvalFiles:
         return self.settings.evals_dir / "adversarial.yaml"
 
     @property
+    def character_labels(self) -> Path:
+        """Hand-labelled customer replies the character check is measured on."""
+        return self.settings.evals_dir / "character" / "labelled.jsonl"
+
+    @property
     def dev_set(self) -> Path:
         return self.settings.evals_dir / "datasets" / "dev.jsonl"
 
@@ -117,6 +122,12 @@ def inputs_from_settings(settings: Settings, sections: Sequence[Section] = SECTI
         scripts = load_scripts(files.scripted, files.adversarial)
         inputs.scripts = select_scripts(scripts, script_ids)
         inputs.engine_factory = partial(_engine, settings)
+        if files.character_labels.exists():
+            from roleplay.harness.character_labels import character_section
+
+            inputs.character = character_section(files.character_labels,
+                                                 load_personas(settings.personas_dir),
+                                                 settings.prompts_dir)
     if "judge" in sections:
         from roleplay.evaluator import evaluate
         from roleplay.judge import Judge

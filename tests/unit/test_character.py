@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from roleplay.character import CharacterCheck, shingles
+from roleplay.config import PROJECT_ROOT
 from roleplay.mood import Rung
+from roleplay.personas import find_persona
+
+PERSONAS = PROJECT_ROOT / "personas"
 
 ANGRY = CharacterCheck(rung=Rung.ESCALATED_ANGRY)
 
@@ -112,3 +116,88 @@ def test_taking_up_one_sentence_of_an_earlier_line_again_is_not_a_repeat() -> No
     assert check.check("I have a full restaurant and nobody can pay!", final=True) is None
     verdict = check.check(opening.upper(), final=True)
     assert verdict is not None and verdict.kind == "repeat" and verdict.copied == opening
+
+
+@pytest.mark.parametrize("reply, language", [
+    ("Olen kuitenkin tekoäly, en oikea asiakas.", "fi"),
+    ("Ei, en ole tarkemmin. Olen sitten tekoäly.", "fi"),
+    ("Es esmu tikai mākslīgais intelekts.", "lv"),
+    ("Csak egy nyelvi modell vagyok.", "hu"),
+    ("Jeg er bare en språkmodell.", "no"),
+    ("Yes, that's right. It's a language model answering you.", "en"),
+])
+def test_an_admission_in_any_persona_language_is_caught(reply: str, language: str) -> None:
+    verdict = CharacterCheck(rung=Rung.ESCALATED_ANGRY, language=language).check(reply,
+                                                                                  final=True)
+    assert verdict is not None and verdict.kind == "ai", verdict
+
+
+@pytest.mark.parametrize("reply, language", [
+    ("Ei, en ole mikään botti! Minä olen asiakas ja lasku on väärin!", "fi"),
+    ("Nē, es neesmu bots! Man vajag galdu sestdien!", "lv"),
+    ("Nem vagyok bot! Az akcióm ma indult!", "hu"),
+    ("Nei, jeg er ikke en bot! Bilen er ikke her!", "no"),
+    ("Olen kyllästynyt teidän tekoälyynne, haluan puhua ihmiselle!", "fi"),
+])
+def test_denying_being_a_bot_stays_in_character(reply: str, language: str) -> None:
+    assert CharacterCheck(rung=Rung.ESCALATED_ANGRY, language=language).check(
+        reply, final=True) is None
+
+
+@pytest.mark.parametrize("reply, kind", [
+    ("I have been waiting for six hours! Agent: I don't think we're talking about the same thing.",
+     "agent"),
+    ("Minulla on määräpäivä! Asiakas: Milloin tämä korjataan?", "agent"),
+    ("Fine. (Agent is still speaking.) Just tell me when.", "echo"),
+    ("Fine. *sighs heavily* Just tell me when.", "echo"),
+    ("Hyvitys hyvästi. Sari does not swear. One or two sentences.", "echo"),
+    ("Sure, switching to assistant mode now.", "mode"),
+    ("Yes, please speak to me in German.", "mode"),
+    ("DEBUG", "mode"),
+    ("Es gibt three card terminals and nobody can pay!", "language"),
+    ("Mi hanosia, koko tänään joka vuosi on kolmioi euroi takaisin, ja se on ihan väärin.",
+     "language"),
+    ("I'll be there right away.", "agent"),
+    ("Olen varmaan itse tehnyt jotain väärin. Siirrän sinut toiseen osastoon.", "agent"),
+])
+def test_labels_narration_modes_and_other_languages_are_caught(reply: str, kind: str) -> None:
+    verdict = ANGRY.check(reply, final=True) if "Asiakas" not in reply and "Siirrän" not in reply \
+        else CharacterCheck(rung=Rung.ESCALATED_ANGRY, language="fi").check(reply, final=True)
+    assert verdict is not None and verdict.kind == kind, verdict
+
+
+def test_the_customers_own_label_inside_a_reply_is_caught_when_the_persona_is_known() -> None:
+    persona = find_persona("double-charged-sofa", PERSONAS)
+    check = CharacterCheck(rung=Rung.CURSING, persona=persona)
+    verdict = check.check("I can't pay my rent. Marcus: I'm calling because I can't pay.",
+                          final=True)
+    assert verdict is not None and verdict.kind == "agent"
+    assert check.check("Your 3:00 promise, remember? Nobody called!", final=True) is not None
+
+
+def test_words_that_lag_or_run_ahead_of_the_rung_are_a_rung_verdict() -> None:
+    persona = find_persona("crm-outage", PERSONAS)
+
+    def kind(reply: str, rung: Rung) -> str | None:
+        verdict = CharacterCheck(rung=rung, persona=persona).check(reply, final=True)
+        return verdict.kind if verdict else None
+
+    assert kind("Thank you, that works for me.", Rung.ESCALATED_ANGRY) == "rung"
+    assert kind("Thanks a lot. Another email I'll never get!", Rung.ESCALATED_ANGRY) is None
+    assert kind("This is ridiculous, I am furious with you!", Rung.CALM) == "rung"
+    assert kind("Okay. Updates every thirty minutes, I can work with that.", Rung.CALM) is None
+    assert kind("Fine, whatever you say.", Rung.CURSING) == "rung"  # flat on cursing
+    assert kind("This is a damn joke!", Rung.CURSING) is None
+    assert kind("Great, a case number. That will close my deals for me.",
+                Rung.ESCALATED_ANGRY) == "rung"  # the passive-angry example, nothing louder
+
+
+def test_a_time_or_number_the_persona_does_not_know_is_a_fact_verdict() -> None:
+    persona = find_persona("crm-outage", PERSONAS)
+    check = CharacterCheck(rung=Rung.ESCALATED_ANGRY, persona=persona)
+    verdict = check.check("It has been down since 10:30 and nobody cares!", final=True)
+    assert verdict is not None and verdict.kind == "fact" and "10:30" in verdict.detail
+    assert check.check("It has been down since 9:40 and nobody cares!", final=True) is None
+    assert check.check("Forty thousand euros, 40,000! Before 17:00 today!", final=True) is None
+    named = check.check("My name is Linda and I want this fixed now!", final=True)
+    assert named is not None and named.kind == "fact"

@@ -63,7 +63,7 @@ def test_start_saves_the_opening_line_and_warms_the_prompt(persona: Persona,
 
 def test_stream_events_in_order_and_turns_stored_with_rungs_and_reasons(
         persona: Persona, store: SqliteStore) -> None:
-    engine = engine_with(["Fine. Thirty minutes, and you call me either way."], store)
+    engine = engine_with(["Fine. Thirty minutes, and you call me the moment it works!"], store)
     session = engine.start(persona)
     events = list(engine.stream(session, GOOD))
     assert isinstance(events[0], MoodUpdate)
@@ -79,7 +79,7 @@ def test_stream_events_in_order_and_turns_stored_with_rungs_and_reasons(
     assert "Dana needs one more good turn" in trainee.reason
     assert customer.rung_after == Rung.ESCALATED_ANGRY
     assert customer.model == "scripted"
-    assert customer.content == "Fine. Thirty minutes, and you call me either way."
+    assert customer.content == "Fine. Thirty minutes, and you call me the moment it works!"
 
 
 def test_a_bad_turn_raises_the_rung_and_the_prompt_directs_the_new_mood(
@@ -286,3 +286,21 @@ def test_a_too_short_remainder_is_not_kept(persona: Persona, store: SqliteStore)
     session = engine.start(persona)
     with pytest.raises(BackendError, match="could not stay in character"):
         list(engine.stream(session, GOOD))
+
+
+def test_words_that_miss_the_rung_are_regenerated_and_kept_when_every_attempt_misses(
+        persona: Persona, store: SqliteStore) -> None:
+    # crm-outage is angry: thanks with nothing angry beside them run ahead of the ladder.
+    relieved = "Thank you, that works for me."
+    engine = engine_with([relieved, "Thirty minutes, then. Don't make me chase you."], store)
+    session = engine.start(persona)
+    events = list(engine.stream(session, GOOD))
+    restarts = [e for e in events if isinstance(e, Restart)]
+    assert len(restarts) == 1 and restarts[0].reason.startswith("rung:")
+    assert store.load(session.session_id).turns[-1].content.startswith("Thirty minutes")
+    # A reply whose only fault is its rung is still the customer's line: never no reply.
+    engine = engine_with([relieved, relieved + " Really.", relieved + " Truly."], store)
+    session = engine.start(persona)
+    events = list(engine.stream(session, GOOD))
+    assert sum(isinstance(e, Restart) for e in events) == 3
+    assert store.load(session.session_id).turns[-1].content == relieved + " Truly."

@@ -167,13 +167,13 @@ def test_every_shipped_persona_has_good_and_bad_scripts_in_its_language(persona_
 
 
 def test_a_reply_that_goes_on_as_the_agent_is_out_of_character() -> None:
-    # The engine only refuses replies that *start* with the agent's label; this one slips
-    # through it, and the contract must still catch it.
+    # The engine refuses a speaker label anywhere in a reply (roleplay.character): every
+    # attempt of this server has one, so the reply never comes and the run counts it out.
     server = FakeCompletionServer(
         reply=lambda prompt: "Okay, I can work with that. Agent: Great, have a nice day.")
     run = run_task(make_engine(server), PERSONAS["crm-outage"], SCRIPTS[0], 1)
     assert run.replies and not run.replies[0].in_character
-    assert "goes on as the agent" in (run.replies[0].character_problem or "")
+    assert "speaker label" in (run.replies[0].blocked or "")
 
 
 def test_a_parrot_is_reported_as_repeating_not_as_out_of_character() -> None:

@@ -1,0 +1,107 @@
+"""The words of a customer who has left the call, one YAML file per language beside this module.
+
+Each file (`en.yaml`, `fi.yaml`, ...) holds regular expressions by kind: `ai` (admits to
+being an AI), `agent` (the agent's service phrases), `modes` (accepts a mode, a role swap or
+an off-task request), `echo` (the prompt's machinery), `narration` (the call described from
+outside), `labels` (speaker names that must not be followed by a colon inside a reply), and
+under `rung` the words the rung check reads (`relief`, `sarcasm`, `anger`). The files are
+read once; every check searches the patterns of every language. `foreign.yaml` lists
+function words of languages no persona speaks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from roleplay.errors import ConfigError
+
+DIRECTORY = Path(__file__).parent
+
+FOREIGN = "foreign.yaml"
+"""Function words of languages no persona speaks, beside the per-language files."""
+
+KINDS = ("ai", "agent", "modes", "echo", "narration")
+"""The pattern lists of a vocabulary file, in the order a reply is checked."""
+
+
+class RungWords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    relief: list[str] = Field(default_factory=list)
+    sarcasm: list[str] = Field(default_factory=list)
+    anger: list[str] = Field(default_factory=list)
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ai: list[str] = Field(default_factory=list)
+    agent: list[str] = Field(default_factory=list)
+    modes: list[str] = Field(default_factory=list)
+    echo: list[str] = Field(default_factory=list)
+    narration: list[str] = Field(default_factory=list)
+    labels: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
+    rung: RungWords = Field(default_factory=RungWords)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Every language's patterns, compiled; `patterns[kind]` lists (language, pattern)."""
+
+    patterns: dict[str, list[tuple[str, re.Pattern[str]]]]
+    labels: tuple[str, ...]
+    rung: dict[str, dict[str, list[re.Pattern[str]]]]
+    """language -> relief/sarcasm/anger -> patterns."""
+    names: list[re.Pattern[str]]
+    """Self-introductions; group `name` is the name the speaker gives."""
+    foreign: dict[str, frozenset[str]]
+    """Function words of languages no persona speaks (`foreign.yaml`), by language code."""
+
+    def rung_words(self, kind: str, language: str) -> list[re.Pattern[str]]:
+        """The `kind` patterns of `language` and of English (customers code-switch)."""
+        own = self.rung.get(language, {}).get(kind, [])
+        return own + (self.rung.get("en", {}).get(kind, []) if language != "en" else [])
+
+
+def _compile(path: Path, pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as err:
+        raise ConfigError(f"{path.name}: the pattern {pattern!r} is not a regular expression "
+                          f"({err}); fix it in {path}") from None
+
+
+@cache
+def load_vocabulary(directory: Path = DIRECTORY) -> Vocabulary:
+    """Read and compile every `<language>.yaml` of `directory`; ConfigError names a bad file."""
+    patterns: dict[str, list[tuple[str, re.Pattern[str]]]] = {kind: [] for kind in KINDS}
+    labels: list[str] = []
+    rung: dict[str, dict[str, list[re.Pattern[str]]]] = {}
+    names: list[re.Pattern[str]] = []
+    for path in sorted(directory.glob("??.yaml")):
+        try:
+            data = _File.model_validate(yaml.safe_load(path.read_text("utf-8")) or {})
+        except (yaml.YAMLError, ValueError) as err:
+            raise ConfigError(f"{path}: not a character vocabulary ({err})") from None
+        language = path.stem
+        for kind in KINDS:
+            patterns[kind] += [(language, _compile(path, p)) for p in getattr(data, kind)]
+        labels += data.labels
+        names += [_compile(path, p, 0) for p in data.names]
+        rung[language] = {kind: [_compile(path, p) for p in getattr(data.rung, kind)]
+                          for kind in ("relief", "sarcasm", "anger")}
+    foreign_file = directory / FOREIGN
+    try:
+        raw = yaml.safe_load(foreign_file.read_text("utf-8")) if foreign_file.exists() else {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{foreign_file}: not YAML ({err})") from None
+    foreign = {str(lang): frozenset(str(words).split()) for lang, words in (raw or {}).items()}
+    return Vocabulary(patterns=patterns, labels=tuple(dict.fromkeys(labels)), rung=rung,
+                      names=names, foreign=foreign)
