@@ -314,18 +314,26 @@ class SqlStore:
         while True:
             time.sleep(self.lease_s / 4)
             with self._held_lock:
-                held = dict(self._held)
-                if not held:
+                if not self._held:
                     self._renewer = None
                     return
-            for session_id, holder in held.items():
-                try:
-                    with self._tx() as conn:
-                        conn.execute(update(answering).where(
-                            answering.c.session_id == session_id, answering.c.holder == holder)
-                            .values(until=self._clock() + self.lease_s))
-                except StoreError as err:  # the next round tries again
-                    log.warning("could not renew the answering mark of %s: %s", session_id, err)
+            self.renew_marks()
+
+    def renew_marks(self) -> int:
+        """Push back the lapse of every mark this store holds (a thread does it every
+        lease_s / 4 while one is held); return how many were renewed."""
+        with self._held_lock:
+            held = dict(self._held)
+        renewed = 0
+        for session_id, holder in held.items():
+            try:
+                with self._tx() as conn:
+                    renewed += conn.execute(update(answering).where(
+                        answering.c.session_id == session_id, answering.c.holder == holder)
+                        .values(until=self._clock() + self.lease_s)).rowcount
+            except StoreError as err:  # the next round tries again
+                log.warning("could not renew the answering mark of %s: %s", session_id, err)
+        return renewed
 
     # --- keys and the scorer's cache --------------------------------------------------
 

@@ -228,6 +228,22 @@ def test_a_mark_whose_holder_died_lapses(store_url: str) -> None:
         assert later.load(sid).turns == []
 
 
+def test_a_mark_renewed_by_its_holder_holds_past_its_first_lapse(store_url: str) -> None:
+    now = [1000.0]
+    holder = SqlStore(store_url, answer_lease_s=45, clock=lambda: now[0])
+    other = SqlStore(store_url, answer_lease_s=45, clock=lambda: now[0])
+    sid = holder.create_session("p1")
+    with holder.answering(sid):
+        now[0] += 40
+        assert holder.renew_marks() == 1 and other.renew_marks() == 0
+        now[0] += 40  # 80 s after it was taken, 40 s after the renewal
+        with pytest.raises(SessionBusy), other.answering(sid):
+            pass
+    assert holder.renew_marks() == 0  # let go: nothing left to renew
+    with other.answering(sid):
+        pass
+
+
 def test_the_cookie_key_is_made_once_and_shared(store_url: str) -> None:
     first = SqlStore(store_url).signing_key()
     assert len(first) >= 32
