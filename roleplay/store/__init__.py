@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from roleplay.store.branches import BranchInfo
 from roleplay.store.database import database_url
 from roleplay.store.protocol import SessionBusy, SessionInfo, TranscriptStore
 from roleplay.store.sql import SqliteStore, SqlStore
@@ -19,7 +20,7 @@ from roleplay.store.sql import SqliteStore, SqlStore
 if TYPE_CHECKING:
     from roleplay.config import Settings
 
-__all__ = ["SessionBusy", "SessionInfo", "SqlStore", "SqliteStore", "TranscriptStore",
+__all__ = ["BranchInfo", "SessionBusy", "SessionInfo", "SqlStore", "SqliteStore", "TranscriptStore",
            "open_store"]
 
 

@@ -59,6 +59,7 @@ sessions = Table(
     Column("score", Float),
     Column("report", Text),  # the EvaluationReport's own JSON
     Column("browser", Text),
+    Column("branch", Integer, nullable=False, server_default="0"),  # being played (branches.py)
     Index("sessions_by_user", "user", "started_at"),
 )
 
@@ -74,6 +75,9 @@ turns = Table(
     Column("created_at", IsoDateTime, nullable=False),
     Column("model", Text),
     Column("moves", Text),  # a trainee turn's appraised moves as JSON (appraisal.Move)
+    # Branches (roleplay.store.branches): the turn this one follows, and its branch.
+    Column("branch", Integer, nullable=False, server_default="0"),
+    Column("parent", Integer),
     CheckConstraint("role IN ('customer', 'trainee')", name="turns_role"),
 )
 
@@ -99,3 +103,17 @@ app_keys = Table(
     Column("value", LargeBinary, nullable=False),
 )
 """Secrets every app process shares, such as the cookie signing key."""
+
+branches = Table(
+    "branches", metadata,
+    Column("session_id", Text, ForeignKey("sessions.session_id"), primary_key=True),
+    Column("branch", Integer, primary_key=True, autoincrement=False),
+    Column("parent_branch", Integer, nullable=False),
+    Column("fork", Integer),  # idx of the turn the branch's first turn follows
+    Column("from_turn", Integer, nullable=False),  # its position in the call's turns
+    Column("origin", Text, nullable=False),  # rewind or replay
+    Column("created_at", IsoDateTime, nullable=False),
+    Column("score", Float),
+    Column("report", Text),
+)
+"""Every branch of a call after the first (roleplay.store.branches)."""

@@ -30,7 +30,9 @@ from roleplay.errors import StoreError
 from roleplay.limits import MAX_LINE_CHARS, line_problem
 from roleplay.mood import Rung
 from roleplay.report import EvaluationReport
+from roleplay.store import branches as tree
 from roleplay.store import migrate
+from roleplay.store.branches import BranchInfo, Origin
 from roleplay.store.database import make_engine, parse_url, shown, sqlite_url
 from roleplay.store.protocol import SessionBusy, SessionInfo
 from roleplay.store.schema import answering, app_keys, scoring_cache, sessions, turns
@@ -162,9 +164,9 @@ class SqlStore:
             problem = line_problem(turn.content) if turn.role == "trainee" else None
             if problem is not None:
                 raise StoreError(problem)
-            count = select(func.count()).where(turns.c.session_id == session_id)
+            # On the branch being played, after its last turn (roleplay.store.branches).
             conn.execute(insert(turns).values(
-                session_id=session_id, idx=conn.execute(count).scalar_one(), role=turn.role,
+                session_id=session_id, **tree.placement(conn, session_id), role=turn.role,
                 content=turn.content,
                 rung_before=turn.rung_before.value if turn.rung_before else None,
                 rung_after=turn.rung_after.value if turn.rung_after else None,
@@ -172,12 +174,12 @@ class SqlStore:
                 moves=_MOVES.dump_json(turn.moves).decode() if turn.moves is not None else None,
             ))
 
-    def load(self, session_id: str) -> Transcript:
-        """Return the session's transcript with every committed turn."""
+    def load(self, session_id: str, branch: int | None = None) -> Transcript:
+        """Return the transcript of `branch` (the one being played by default) with every
+        committed turn."""
         with self._tx(write=False) as conn:
             info = self._info(conn, session_id)
-            rows = conn.execute(select(turns).where(turns.c.session_id == session_id)
-                                .order_by(turns.c.idx)).all()
+            rows = tree.path_rows(conn, session_id, branch)
         try:
             loaded = [_turn(row) for row in rows]
         except (ValidationError, ValueError) as err:
@@ -221,20 +223,26 @@ class SqlStore:
         """Mark the session as ended now."""
         self._set(session_id, ended_at=utcnow())
 
-    def save_report(self, session_id: str, report: EvaluationReport) -> None:
-        """Store the evaluation report (its JSON) and its overall score."""
-        self._set(session_id, report=report.model_dump_json(), score=report.overall_score)
+    def save_report(self, session_id: str, report: EvaluationReport,
+                    branch: int | None = None) -> None:
+        """Store the evaluation report (its JSON) and its overall score, as the report of
+        `branch` (the one being played by default)."""
+        with self._tx() as conn:
+            self._row(conn, session_id, lock=True)
+            tree.save_report(conn, session_id, branch, report.model_dump_json(),
+                                 report.overall_score)
 
-    def load_report(self, session_id: str) -> EvaluationReport | None:
-        """Return the stored report, or None if the session was not evaluated.
+    def load_report(self, session_id: str, branch: int | None = None
+                    ) -> EvaluationReport | None:
+        """Return the stored report of `branch` (the one being played by default), or None
+        if it was not evaluated.
 
         A stored report that no longer validates (saved by an older version, or edited by
         hand) is a StoreError that says so: the call can be scored again, nothing crashes.
         """
         with self._tx(write=False) as conn:
             self._row(conn, session_id)
-            saved = conn.execute(select(sessions.c.report)
-                                 .where(sessions.c.session_id == session_id)).scalar_one()
+            saved = tree.report_json(conn, session_id, branch)
         if not saved:
             return None
         try:
@@ -251,13 +259,39 @@ class SqlStore:
         return it; None (and nothing removed) otherwise."""
         with self._tx() as conn:
             self._row(conn, session_id, lock=True)
-            last = conn.execute(select(turns).where(turns.c.session_id == session_id)
-                                .order_by(turns.c.idx.desc()).limit(1)).first()
+            # The branch being played's last turn, unless another branch grows from it.
+            last = tree.leaf_row(conn, session_id)
             if last is None or last.role != "trainee":
                 return None
             conn.execute(delete(turns).where(turns.c.session_id == session_id,
                                              turns.c.idx == last.idx))
         return _turn(last)
+
+    # --- branches (roleplay.store.branches) -----------------------------------------
+
+    def branch(self, session_id: str, at: int, origin: Origin = "rewind") -> int:
+        """Start a branch that takes the trainee's turn at position `at` of the branch being
+        played again; it becomes the branch being played. Returns its number."""
+        with self._tx() as conn:
+            self._row(conn, session_id, lock=True)
+            return tree.start(conn, session_id, at, origin)
+
+    def use_branch(self, session_id: str, branch: int, reopen: bool = False) -> None:
+        """Play `branch` from now on (0: the call as first played); `reopen` an ended call
+        so it can be continued from that branch."""
+        with self._tx() as conn:
+            self._row(conn, session_id, lock=True)
+            tree.switch(conn, session_id, branch, reopen)
+
+    def current_branch(self, session_id: str) -> int:
+        """The branch being played."""
+        with self._tx(write=False) as conn:
+            return tree.current(conn, session_id)
+
+    def branches(self, session_id: str) -> list[BranchInfo]:
+        """Every branch of the call, branch 0 (the call as first played) first."""
+        with self._tx(write=False) as conn:
+            return tree.listing(conn, session_id)
 
     def bind_browser(self, session_id: str, browser: str) -> None:
         """Record the browser a call without login was started in."""
