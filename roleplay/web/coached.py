@@ -58,6 +58,11 @@ class CoachedApp(WebApp):
     def attempt(self, session_id: str) -> Attempt | None:
         return self.coaching.attempt(session_id)
 
+    def is_assessment(self, session_id: str) -> bool:
+        """True for an assessment call: no hints, no rewind or retaking a line (the
+        branching view's `Rewinder(app, assessment=app.is_assessment)`)."""
+        return self.attempt(session_id) is not None
+
     def start(self, persona_id: str, who: Identity) -> Session:
         session = super().start(persona_id, who)
         self.coaching.begin(session.session_id, who.name or "", persona_id)

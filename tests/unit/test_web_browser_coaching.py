@@ -184,6 +184,7 @@ def test_an_assessment_hides_the_reasons_withholds_the_report_and_exports_pass_f
         expect(page.locator(".rp-mood-reason")).to_have_text(
             "Last change: not shown during an assessment")
         [info] = served.store.list_sessions(user="cy")
+        assert app.is_assessment(info.session_id)
         turns = served.store.load(info.session_id).turns
         reason = next(t.reason for t in turns if t.role == "trainee")
         assert reason and reason not in page.content()
