@@ -7,10 +7,10 @@ layers:
 - the phrase lists (`roleplay/lexicons/*.yaml`, `signals.detect`): fast and precise, each
   hit quoted exactly; confidence 1.0.
 - a model layer for what the lists cannot hear ("god, what a nightmare, i'd be livid in your
-  shoes"): the line's embedding from the embedded GGUF model (`roleplay.embedding`) and one
-  logistic regression per move kind, trained on `evals/moves/dev.jsonl` (see
-  `roleplay.harness.moves`), with a threshold per kind chosen by cross-validation. Its
-  weights are `roleplay/appraisal_model/`.
+  shoes"): the line's embedding from the embedded GGUF model (`roleplay.embedding`) and its
+  hashed character and word n-grams (`roleplay.ngrams`), read by one logistic regression per
+  move kind, trained on `evals/moves/dev.jsonl` (see `roleplay.harness.moves`), with a
+  threshold per kind chosen by cross-validation. Its weights are `roleplay/appraisal_model/`.
 
     Appraiser (protocol): appraise(text, language, customer_name) -> Appraisal
       LexicalAppraiser: the phrase lists only
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from roleplay.config import Settings
 from roleplay.embedding import MEAN, EmbeddingClient, Recipe
 from roleplay.errors import BackendError, RoleplayError
+from roleplay.ngrams import ngram_counts
 from roleplay.signals import HARMFUL, HELPFUL, Signal, SignalKind, detect
 from roleplay.text import sentence_spans
 
@@ -158,6 +160,9 @@ class ModelMeta(BaseModel):
     trained_at: datetime
     l2: float
     """The L2 penalty chosen by cross-validation."""
+    ngram_buckets: int = 0
+    """Columns of hashed n-gram counts (`roleplay.ngrams`) after the embedding; 0: none (a
+    meta.json from before they were added)."""
     cv: dict[str, object] = Field(default_factory=dict)
     """Cross-validated scores on dev: per kind and per language precision/recall."""
 
@@ -176,13 +181,15 @@ def language_centres(vectors: np.ndarray, languages: list[str]) -> np.ndarray:
     return centres
 
 
-def features(vectors: np.ndarray, languages: list[str | None], centres: np.ndarray
-             ) -> np.ndarray:
+def features(vectors: np.ndarray, languages: list[str | None], centres: np.ndarray,
+             texts: Sequence[str] = (), ngram_buckets: int = 0) -> np.ndarray:
     """Return the classifier's input: each embedding minus its language's centre,
-    renormalised, with a language one-hot appended.
+    renormalised, a language one-hot, then (with `ngram_buckets`) the hashed n-gram counts of
+    `texts` (`roleplay.ngrams`).
 
     Subtracting the centre takes out what says "this is Finnish" and leaves what the line
-    does; measured on dev by cross-validation: macro F1 0.606 against 0.579 without.
+    does; measured on dev by cross-validation: macro F1 0.606 against 0.579 without. The
+    n-grams hear how it is put: see `roleplay.harness.moves.NGRAM_BUCKETS` for what they added.
     """
     out = vectors.astype(np.float32).copy()
     onehot = np.zeros((len(languages), len(LANGUAGES)), dtype=np.float32)
@@ -191,7 +198,11 @@ def features(vectors: np.ndarray, languages: list[str | None], centres: np.ndarr
             out[i] -= centres[LANGUAGES.index(lang)]
             onehot[i, LANGUAGES.index(lang)] = 1.0
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-    return np.hstack([out, onehot])
+    if not ngram_buckets:
+        return np.hstack([out, onehot])
+    if len(texts) != len(vectors):
+        raise ValueError(f"{len(vectors)} vectors but {len(texts)} texts for their n-grams")
+    return np.hstack([out, onehot, ngram_counts(texts, ngram_buckets)])
 
 
 def decide(kinds: list[SignalKind], probs: np.ndarray, found: np.ndarray,
@@ -216,8 +227,8 @@ def decide(kinds: list[SignalKind], probs: np.ndarray, found: np.ndarray,
 
 
 class AppraisalModel:
-    """One logistic regression per kind over [embedding, language one-hot], and two more
-    for "has some helpful move" and "has some harmful move".
+    """One logistic regression per kind over [embedding, language one-hot, n-gram counts],
+    and two more for "has some helpful move" and "has some harmful move".
 
     The direction heads learn from every labelled line of their direction (hundreds), not
     from the 20 of one kind, so they are surer of *whether* a line helps or hurts than the
@@ -233,9 +244,10 @@ class AppraisalModel:
         self.centres = centres.astype(np.float32)  # (LANGUAGES, embedding dim)
         self.meta = meta
 
-    def features(self, vectors: np.ndarray, languages: list[str | None]) -> np.ndarray:
-        """Return the classifier's input for embeddings of lines in `languages`."""
-        return features(vectors, languages, self.centres)
+    def features(self, vectors: np.ndarray, languages: list[str | None],
+                 texts: Sequence[str]) -> np.ndarray:
+        """Return the classifier's input for the embeddings of `texts` in `languages`."""
+        return features(vectors, languages, self.centres, texts, self.meta.ngram_buckets)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Return P(kind) for each row of `features`, shape (rows, kinds)."""
@@ -322,7 +334,7 @@ class ModelAppraiser:
     def probabilities(self, texts: list[str], languages: list[str | None]) -> np.ndarray:
         """Return the classifier's P(kind) per text, columns in `model.meta.kinds` order."""
         vectors = self.client.embed(texts)
-        return self.model.probabilities(self.model.features(vectors, languages))
+        return self.model.probabilities(self.model.features(vectors, languages, texts))
 
     def appraise(self, text: str, language: str | None = None,
                  customer_name: str | None = None) -> Appraisal:

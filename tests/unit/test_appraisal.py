@@ -38,6 +38,8 @@ from roleplay.transcript import Turn
 DIM = 64
 BLAME_LINE = "well you should've checked the delivery date then, shouldn't you"
 EMPATHY_LINE = "god, what a nightmare, i'd be livid in your shoes"
+TOY_L2_GRID = (1e-2, 3e-2, 1e-1)
+"""21 toy lines need a choice of penalties; the shipped grid is sized for the dev set."""
 
 
 class WordHashEmbeddings:
@@ -77,7 +79,9 @@ def _lines() -> list[LabelledLine]:
 
 @pytest.fixture(scope="module")
 def trained() -> AppraisalModel:
-    model, _ = train(_lines(), WordHashEmbeddings(), dev_sha256="test")
+    # Embeddings alone: these tests are about the embedding path (n-grams: test_ngrams.py).
+    model, _ = train(_lines(), WordHashEmbeddings(), dev_sha256="test", ngram_buckets=0,
+                     l2_grid=TOY_L2_GRID)
     return model
 
 
@@ -113,7 +117,7 @@ def test_the_model_saves_and_loads_with_its_metadata(trained: AppraisalModel,
     trained.save(tmp_path)
     loaded = AppraisalModel.load(tmp_path)
     assert loaded.meta == trained.meta
-    x = trained.features(WordHashEmbeddings().embed([BLAME_LINE]), ["en"])
+    x = trained.features(WordHashEmbeddings().embed([BLAME_LINE]), ["en"], [BLAME_LINE])
     assert np.allclose(loaded.probabilities(x), trained.probabilities(x), atol=0.02)
     with pytest.raises(AppraisalModelError, match="roleplay appraise train"):
         AppraisalModel.load(tmp_path / "missing")
@@ -280,7 +284,8 @@ def test_a_recipe_needs_exactly_one_place_for_the_line() -> None:
 
 
 def test_the_model_records_its_recipe_and_refuses_another(tmp_path: Path) -> None:
-    model, _ = train(_lines(), PromptedEmbeddings(), dev_sha256="test")
+    model, _ = train(_lines(), PromptedEmbeddings(), dev_sha256="test", ngram_buckets=0,
+                     l2_grid=TOY_L2_GRID)
     model.save(tmp_path)
     loaded = AppraisalModel.load(tmp_path)
     assert loaded.meta.embedding_recipe == RECIPES["eol"]
