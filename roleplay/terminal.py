@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from roleplay.branching import trainee_number
 from roleplay.config import Settings
 from roleplay.conversation import (
     ConversationEngine,
@@ -50,9 +51,14 @@ def session_json(session_id: str, persona_id: str | None, transcript: Transcript
 
 
 def open_session(engine: ConversationEngine, settings: Settings, persona_id: str,
-                 resume: str | None, user: str | None) -> Session:
-    """Start a session with `persona_id`, or resume the stored session `resume`."""
+                 resume: str | None, user: str | None, from_turn: int | None = None,
+                 branch: int | None = None) -> Session:
+    """Start a session with `persona_id`, or resume the stored session `resume` (its
+    `branch`, or a new branch that takes the trainee's line number `from_turn` again)."""
     if resume is None:
+        if from_turn is not None or branch is not None:
+            raise RoleplayError("--from-turn and --branch continue a stored call; give "
+                                "--resume SESSION_ID too")
         return engine.start(find_persona(persona_id, settings.personas_dir), user=user)
     info = engine.store.info(resume)
     if info.persona_id != persona_id:
@@ -63,6 +69,10 @@ def open_session(engine: ConversationEngine, settings: Settings, persona_id: str
     personas, _ = scan_personas([settings.personas_dir])
     if persona_id not in personas:
         find_persona(persona_id, settings.personas_dir)  # raises with the file's problems
+    if branch is not None:
+        engine.store.use_branch(resume, branch)
+    if from_turn is not None:
+        engine.store.branch(resume, trainee_number(engine.store.load(resume), from_turn))
     return engine.resume(resume, personas)
 
 
@@ -196,10 +206,11 @@ def _try(printer: Printer, events: Iterator[ReplyEvent]) -> None:
 
 def run_chat(engine: ConversationEngine, settings: Settings, persona_id: str,
              script: Path | None, as_json: bool, resume: str | None, user: str | None,
-             read: Callable[[str], str] = input) -> int:
+             read: Callable[[str], str] = input, from_turn: int | None = None,
+             branch: int | None = None) -> int:
     """Run `roleplay chat`; return the exit code."""
     lines = read_script(script) if script is not None else None
-    session = open_session(engine, settings, persona_id, resume, user)
+    session = open_session(engine, settings, persona_id, resume, user, from_turn, branch)
     printer = Printer(session, None if as_json else sys.stdout)
     if not as_json:
         printer.write(f"session {session.session_id} · {session.persona.title}\n")

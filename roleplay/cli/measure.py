@@ -37,6 +37,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                           "--calibrate")
     if args.calibrate:
         return _eval_calibrate(args, settings)
+    if args.only == "advice":
+        return _eval_advice(args, settings)
     result = _eval_replay(args, settings) if args.replay else _eval_run(args, settings)
     paths = write_report(result, Path(args.report_dir))
     print(headline(result))
@@ -71,6 +73,20 @@ def _eval_run(args: argparse.Namespace, settings: Settings) -> HarnessResult:
         # The coaches' labels: measured beside the development set, never tuned on here.
         inputs.reviewed_calls = load_dev_set(Path(args.reviewed))
     return run_harness(inputs)
+
+
+def _eval_advice(args: argparse.Namespace, settings: Settings) -> int:
+    # Does the advice work? Its own section: a measure, not a gate (issue 13).
+    from pathlib import Path
+
+    from roleplay.harness.advice_replay import advice_from_settings, printer, write_advice_report
+
+    result = advice_from_settings(settings, args.persona, args.script, args.k or 1,
+                                  printer(args.quiet))
+    md = write_advice_report(result, Path(args.report_dir))
+    print("\n".join(result.summary()))
+    print(f"report: {md} (also results_advice.json)")
+    return 0 if result.tally.items else 1
 
 
 def _eval_replay(args: argparse.Namespace, settings: Settings) -> HarnessResult:
@@ -192,7 +208,9 @@ def cmd_appraise_eval(args: argparse.Namespace, settings: Settings) -> int:
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands to the `roleplay` parser."""
     p = sub.add_parser("eval", help="run the eval harness (persona contracts, judge calibration)")
-    p.add_argument("--only", choices=["personas", "judge"])
+    p.add_argument("--only", choices=["personas", "judge", "advice"],
+                   help="advice: replay the advice given to the scripted bad trainees and "
+                   "count how often the rewrite calmed the customer (a measure, no gate)")
     p.add_argument("--persona", action="append", metavar="ID", help="only these personas")
     p.add_argument("--script", action="append", metavar="ID", help="only these scripts")
     p.add_argument("--case", action="append", metavar="ID",

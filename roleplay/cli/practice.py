@@ -59,7 +59,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
     engine = ConversationEngine.from_settings(settings)
     return run_chat(engine, settings, args.persona_id, Path(args.script) if args.script else None,
-                    args.json, args.resume, args.user)
+                    args.json, args.resume, args.user, from_turn=args.from_turn,
+                    branch=args.branch)
 
 # --- sessions --------------------------------------------------------------------------
 
@@ -75,8 +76,25 @@ def cmd_sessions_show(args: argparse.Namespace, settings: Settings) -> int:
     """Print one stored session's turns with rungs and reasons."""
     from roleplay.store import open_store
     from roleplay.terminal import run_sessions_show
+    from roleplay.terminal_branches import run_branches
 
+    if args.branches:
+        return run_branches(open_store(settings), args.session_id, args.json)
     return run_sessions_show(open_store(settings), args.session_id, args.json)
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Play a report's advice item from its turn, in a branch, and print both mood paths."""
+    from roleplay.conversation import ConversationEngine
+    from roleplay.personas import scan_personas
+    from roleplay.store import open_store
+    from roleplay.terminal_branches import run_replay
+
+    store = open_store(settings)
+    store.info(args.session_id)  # a wrong id is said before any model is started
+    personas, _ = scan_personas([settings.personas_dir])
+    return run_replay(ConversationEngine.from_settings(settings, store=store), store,
+                      args.session_id, args.advice, personas, args.json)
 
 # --- db --------------------------------------------------------------------------------
 
@@ -118,7 +136,19 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--json", action="store_true", help="print the session as JSON")
     p.add_argument("--resume", metavar="SESSION_ID", help="continue a stored session")
     p.add_argument("--user", help="trainee name stored with the session")
+    p.add_argument("--from-turn", type=int, metavar="N",
+                   help="with --resume: take your line N again (count from 1) in a new "
+                   "branch; the call as it was stays stored")
+    p.add_argument("--branch", type=int, metavar="B",
+                   help="with --resume: continue branch B (`sessions show ID --branches`)")
     p.set_defaults(handler=cmd_chat)
+
+    p = sub.add_parser("replay", help="play a report's advice from its turn; both mood paths")
+    p.add_argument("session_id")
+    p.add_argument("--advice", type=int, metavar="K", required=True,
+                   help="the report's K-th \"do this instead\" item (count from 1)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_replay)
 
     db = sub.add_parser("db", help="the database's schema (ROLEPLAY_DATABASE_URL or ROLEPLAY_DB)")
     dsub = db.add_subparsers(dest="db_command", required=True)
@@ -135,5 +165,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = ssub.add_parser("show", help="print one session's turns")
     p.add_argument("session_id")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--branches", action="store_true",
+                   help="list the call's branches: where each starts, mood path, score")
     p.set_defaults(handler=cmd_sessions_show)
     add_export(ssub)  # sessions export --reviewed (roleplay.cli.coaching)
