@@ -280,3 +280,13 @@ def test_an_in_memory_store_serves_threads(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert sorted(t.content for t in store.load(sid).turns) == [str(i) for i in range(8)]
+
+
+def test_missing_postgresql_binaries_fail_the_tests_with_the_install_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # CI must never pass with the PostgreSQL half of the store untested.
+    import postgres_server
+
+    monkeypatch.setattr(postgres_server, "_binaries", lambda: None)
+    with pytest.raises(pytest.fail.Exception, match=r"scripts/setup --test"):
+        postgres_server.start_postgres(tmp_path)
