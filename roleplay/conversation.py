@@ -410,7 +410,11 @@ class ConversationEngine:
                 last = broken.verdict
                 broken_texts.append(reply.text())
                 if last.kind in SOFT_KINDS:
-                    soft = reply.text()  # a whole reply that passed every other check
+                    # A whole reply that passed every other check. Missing the rung or a fact
+                    # is worth one more wait, not two: the second such miss is kept.
+                    again, soft = bool(soft), reply.text()
+                    if again:
+                        break
                 if last.copied:
                     # The small model copies a line from its first word on: a copy that
                     # cannot start the same way rarely turns into the same line again.

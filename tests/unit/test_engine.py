@@ -298,9 +298,11 @@ def test_words_that_miss_the_rung_are_regenerated_and_kept_when_every_attempt_mi
     restarts = [e for e in events if isinstance(e, Restart)]
     assert len(restarts) == 1 and restarts[0].reason.startswith("rung:")
     assert store.load(session.session_id).turns[-1].content.startswith("Thirty minutes")
-    # A reply whose only fault is its rung is still the customer's line: never no reply.
-    engine = engine_with([relieved, relieved + " Really.", relieved + " Truly."], store)
+    # A reply whose only fault is its rung is still the customer's line, and is worth one
+    # regeneration, not two: the second miss is kept (the third script line is never asked).
+    engine, server = engine_and_server([relieved, relieved + " Really.", "Never asked."], store)
     session = engine.start(persona)
     events = list(engine.stream(session, GOOD))
-    assert sum(isinstance(e, Restart) for e in events) == 3
-    assert store.load(session.session_id).turns[-1].content == relieved + " Truly."
+    assert sum(isinstance(e, Restart) for e in events) == 2
+    assert store.load(session.session_id).turns[-1].content == relieved + " Really."
+    assert len(server.prompts) == 2
