@@ -30,6 +30,7 @@ from roleplay.web import render
 from roleplay.web.cookies import BrowserCookies
 from roleplay.web.publish import PASTED, publish_persona
 from roleplay.web.reports import EvaluateFn, MarkdownFn, Reports, ReportView, Scorer
+from roleplay.web.rewind import call_extras_html
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,8 @@ class WebApp:
                      "back the line to change it.")
         return CallView(
             messages=render.chat_messages(session.transcript, pending),
-            mood=render.mood_meter(rung, reason, session.persona.customer.name),
+            mood=render.mood_meter(rung, reason, session.persona.customer.name)
+            + call_extras_html(self, session),  # mood path and hint (roleplay.web.rewind)
             error=error, retry=waiting, keep_text=keep_text, busy=busy,
         )
 

@@ -12,11 +12,12 @@ import gradio as gr
 
 from roleplay.coaching.plots import principle_trend_figure
 from roleplay.errors import RoleplayError
-from roleplay.web import render
+from roleplay.web import render, rewind_view
 from roleplay.web.actions import ReportView, message
 from roleplay.web.coached import CoachedApp
 from roleplay.web.page import Updates, who
 from roleplay.web.practice import Practice
+from roleplay.web.rewind import Rewind
 
 
 def history_view(app: CoachedApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textbox,
@@ -35,6 +36,7 @@ def history_view(app: CoachedApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textb
     with gr.Row():
         continue_btn = gr.Button("Continue this call", visible=False, elem_id="history-continue")
         score_btn = gr.Button("Score this call", visible=False, elem_id="history-score")
+    branches = rewind_view.history_controls()  # one call, its branches (issue 13)
     mood = gr.Plot(label="Mood over the call", elem_id="history-mood", format="png",
                    visible=False)
     with gr.Row():
@@ -106,6 +108,8 @@ def history_view(app: CoachedApp, tab: gr.Tab, tabs: gr.Tabs, name_box: gr.Textb
         except RoleplayError as err:
             yield shown(None, render.error_box(message(err)), score=True)
 
+    rewind_view.wire_history(app, practice.rewind or Rewind(app), branches, selected,
+                             name_box, practice, tabs)
     tab.select(show_history, inputs=[name_box], outputs=outputs, concurrency_limit=None)
     table.select(open_history, inputs=[ids, name_box], outputs=outputs, concurrency_limit=None)
     continue_btn.click(continue_call, inputs=[selected, name_box],

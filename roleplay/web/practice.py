@@ -15,11 +15,12 @@ import gradio as gr
 
 from roleplay.conversation import Session
 from roleplay.errors import RoleplayError
-from roleplay.web import render
+from roleplay.web import render, rewind_view
 from roleplay.web.actions import CallView, NotAllowed, ReportView, message
 from roleplay.web.chat import PRACTICE_IDS, ChatPanel, anyone, chat_panel, own_call
 from roleplay.web.coached import CoachedApp
 from roleplay.web.page import Updates, who
+from roleplay.web.rewind import Rewind
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Practice:
     mood_plot: gr.Plot
     download_md: gr.DownloadButton
     download_json: gr.DownloadButton
+    rewind: Rewind | None = None
+    """The branch actions (rewind, Try it), shared with the History tab."""
 
     @property
     def outputs(self) -> list[Any]:
@@ -87,9 +90,11 @@ def practice_view(app: CoachedApp, demo: gr.Blocks, name_box: gr.Textbox,
                            height=440, send_variant="primary")
         with panel.side:
             end_btn = gr.Button("End call", variant="stop", elem_id="end-call")
+            controls = rewind_view.call_controls()  # take a line again, hints (issue 13)
         panel.waits.append(end_btn)
     with gr.Column(visible=False, elem_id="report-panel") as report_col:
         report_html = gr.HTML(elem_id="report")
+        tried = rewind_view.try_controls()  # Try it on the advice (issue 13)
         rescore_btn = gr.Button("Score the call again", visible=False, elem_id="rescore")
         mood_plot = gr.Plot(label="Mood over the call", elem_id="mood-plot", format="png")
         with gr.Row():
@@ -98,6 +103,8 @@ def practice_view(app: CoachedApp, demo: gr.Blocks, name_box: gr.Textbox,
         new_btn = gr.Button("Back to the scenarios", elem_id="new-call")
     view = Practice(picker_col, call_col, report_col, picker_msg, title, panel, sid_box,
                     report_html, rescore_btn, mood_plot, dl_md, dl_json)
+    view.rewind = Rewind(app, lambda sid: app.attempt(sid) is not None)
+    rewind_view.wire_practice(app, view, controls, tried, view.rewind)
 
     def start_call(persona_id: str, typed: str | None,
                    request: gr.Request) -> Iterator[Updates]:
