@@ -16,6 +16,7 @@ from roleplay.coaching.db import CoachingStore
 from roleplay.coaching.models import Assignment, Review, passed
 from roleplay.errors import StoreError
 from roleplay.mood import Rung
+from roleplay.report import EvaluationReport
 from roleplay.store import TranscriptStore
 
 WEAK = ("violated", "partly")
@@ -142,15 +143,15 @@ def load_calls(store: TranscriptStore, coaching: CoachingStore,
     loads; sandbox calls never."""
     sessions = [s for s in store.list_sessions(user=user)
                 if s.ended_at and s.user and s.score is not None]
-    reviews = coaching.reviews([s.session_id for s in sessions])
+    ids = [s.session_id for s in sessions]
+    reviews = coaching.reviews(ids)
+    # One query for every report; one read each where the store's tables are elsewhere.
+    reports = coaching.reports(ids) if not coaching.apart else _each(store, ids)
     calls = []
     for info in sessions:
-        try:
-            report = store.load_report(info.session_id)
-        except StoreError:
-            continue  # a report that no longer loads is shown in the call itself
+        report = reports.get(info.session_id)
         if report is None:
-            continue
+            continue  # a report that no longer loads is shown in the call itself
         review = reviews.get(info.session_id, Review(session_id=info.session_id))
         path = report.mood_path or []
         calls.append(CallRecord(
@@ -160,6 +161,18 @@ def load_calls(store: TranscriptStore, coaching: CoachingStore,
             start_rung=path[0] if path else None, end_rung=path[-1] if path else None,
             reviewed=review.reviewed))
     return calls
+
+
+def _each(store: TranscriptStore, ids: list[str]) -> dict[str, EvaluationReport]:
+    out = {}
+    for session_id in ids:
+        try:
+            report = store.load_report(session_id)
+        except StoreError:
+            continue
+        if report is not None:
+            out[session_id] = report
+    return out
 
 
 def build_dashboard(calls: Sequence[CallRecord], filters: Filters,

@@ -8,13 +8,15 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from roleplay.coaching.models import Assignment, Attempt, Override, Review, TurnComment
 from roleplay.coaching.tables import TABLES, assignments, attempts, overrides, turn_comments
 from roleplay.errors import StoreError
+from roleplay.report import EvaluationReport
 from roleplay.store.database import make_engine
-from roleplay.store.schema import metadata
+from roleplay.store.schema import metadata, sessions
 from roleplay.transcript import utcnow
 
 
@@ -25,6 +27,9 @@ class CoachingStore:
         """On `engine`'s database, whose schema the store's migrations made; `create` makes
         the coaching tables first (an engine of its own, such as a test's)."""
         self.engine = engine
+        self.apart = create
+        """True when these tables are not in the transcript store's database (an in-memory
+        store's, or a test's engine): the store's own tables cannot be read here."""
         if create:
             try:
                 metadata.create_all(engine, tables=list(TABLES))
@@ -87,6 +92,19 @@ class CoachingStore:
             out.setdefault(r["session_id"], Review(session_id=r["session_id"])).comments.append(
                 TurnComment(session_id=r["session_id"], turn=r["turn"], by=r["by_user"],
                             at=r["at"], text=r["text"]))
+        return out
+
+    def reports(self, session_ids: list[str]) -> dict[str, EvaluationReport]:
+        """The saved reports of `session_ids` in one query (the dashboard reads hundreds);
+        a report that no longer validates is left out, as the store's own reader refuses it."""
+        out: dict[str, EvaluationReport] = {}
+        query = sa.select(sessions.c.session_id, sessions.c.report).where(
+            sessions.c.session_id.in_(session_ids), sessions.c.report.is_not(None))
+        for row in self._read(query):
+            try:
+                out[row["session_id"]] = EvaluationReport.model_validate_json(row["report"])
+            except ValidationError:
+                continue
         return out
 
     # --- assignments ---------------------------------------------------------------------

@@ -53,7 +53,9 @@ def scenario_figure(board: Dashboard) -> Figure | None:
     rows = [s for s in board.scenarios if s.average is not None]
     if not rows:
         return None
-    fig = Figure(figsize=(max(4.0, 1.4 * len(rows) + 1.5), 3.0), dpi=100, layout="constrained")
+    width = max(4.0, 1.4 * len(rows) + 1.5)
+    fig = Figure(figsize=(width, 3.0), dpi=90)  # no layout engine: see heatmap_figure
+    fig.subplots_adjust(left=0.6 / width, right=1 - 0.2 / width, bottom=0.18, top=0.88)
     ax = fig.add_subplot()
     xs = range(len(rows))
     avg = [s.average or 0.0 for s in rows]
