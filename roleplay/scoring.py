@@ -150,6 +150,8 @@ class Scorer:
         self._state = threading.Condition()
         self._working = 0
         self._checking: str | None = None  # the session whose checks the worker is asking
+        # How many scores() of each session are asking their own checks.
+        self._scoring: dict[str, int] = {}
         self._worker: threading.Thread | None = None
         # Why the last scores() of a session stopped asking the model: its advice() then
         # asks nothing either, so End call against a dead server costs one failed request.
@@ -196,6 +198,9 @@ class Scorer:
             return
         run = self._run_judge()
         with self._state:
+            # End call asking this call's checks itself: its answers are kept, so wait for
+            # them rather than ask the same questions at the same time.
+            self._state.wait_for(lambda: session_id not in self._scoring)
             self._checking = session_id
         try:
             # The checks the rules ask and no others: a principle already shown by a phrase
@@ -246,9 +251,19 @@ class Scorer:
             # is used once and only while fresh, so Score again asks the model anew.
             found = self._worker_failed.pop(session_id, None)
             inherited = found[0] if found and time.monotonic() - found[1] < FRESH_FAILURE_S else None
-        transcript, persona = self._load(session_id)
-        run = self._run_judge(inherited)
-        call, results = self._assess(transcript, persona, run)
+            # Until this assessment is done the worker does not start on the same checks (on
+            # the loaded machine both asked the last turn's check: 102 s instead of one).
+            self._scoring[session_id] = self._scoring.get(session_id, 0) + 1
+        try:
+            transcript, persona = self._load(session_id)
+            run = self._run_judge(inherited)
+            call, results = self._assess(transcript, persona, run)
+        finally:
+            with self._state:
+                self._scoring[session_id] -= 1
+                if not self._scoring[session_id]:
+                    del self._scoring[session_id]
+                self._state.notify_all()
         with self._state:
             if run is not None and run.failure:
                 self._failed[session_id] = run.failure
