@@ -1,7 +1,8 @@
 """Several app processes on one database and one model server, in a real browser.
 
 `roleplay model-server` serves the embedded model; two `roleplay serve` processes point at it
-with ROLEPLAY_BASE_URL and share one database. A trainee starts a call on process A, then
+with ROLEPLAY_BASE_URL and share one PostgreSQL database (the throwaway server of
+tests/postgres_server.py). A trainee starts a call on process A, then
 (as after a failover, or a load balancer sending the reload elsewhere) opens the same call on
 process B, logs in there and goes on: every line is in the store, in order, in one session.
 """
@@ -9,31 +10,32 @@ process B, logs in there and goes on: every line is in the store, in order, in o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from e2e_support import ARTIFACTS, USERS, app_files
 from playwright.sync_api import Browser, Page, expect
+from postgres_server import PostgresServer
+from pydantic import SecretStr
 from test_web import BOT, CALMING, FOLLOW_UP, say, start_call
 
-from roleplay.config import EMBEDDED_MODEL_NAME
+from roleplay.config import EMBEDDED_MODEL_NAME, Settings
 from roleplay.launcher import AppProcess, ModelServerProcess
-from roleplay.store import SqliteStore
+from roleplay.store import open_store
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[tuple[AppProcess, AppProcess, Path]]:
+def deployment(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer
+               ) -> Iterator[tuple[AppProcess, AppProcess, str]]:
     tmp = tmp_path_factory.mktemp("deploy")
     personas, users = app_files(tmp)
-    db = tmp / "roleplay.sqlite3"
+    db = postgres.new_database()
     logs = ARTIFACTS / "deploy"
     with ModelServerProcess({}, logs / "model-server.log", parallel=2) as model:
         model.ready()
         env = {"ROLEPLAY_BASE_URL": model.base_url, "ROLEPLAY_MODEL": EMBEDDED_MODEL_NAME,
-               "ROLEPLAY_DB": str(db), "ROLEPLAY_PERSONAS_DIR": str(personas),
+               "ROLEPLAY_DATABASE_URL": db, "ROLEPLAY_PERSONAS_DIR": str(personas),
                "ROLEPLAY_USERS": str(users)}
         with AppProcess(env, logs / "app-a.log") as a, AppProcess(env, logs / "app-b.log") as b:
             a.ready()
@@ -50,7 +52,7 @@ def log_in(page: Page, url: str, user: str) -> None:
 
 
 def test_a_call_begun_on_one_process_goes_on_on_another(
-        chromium: Browser, deployment: tuple[AppProcess, AppProcess, Path]) -> None:
+        chromium: Browser, deployment: tuple[AppProcess, AppProcess, str]) -> None:
     a, b, db = deployment
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
@@ -70,7 +72,7 @@ def test_a_call_begun_on_one_process_goes_on_on_another(
     finally:
         context.close()
 
-    store = SqliteStore(db)
+    store = open_store(Settings(database_url=SecretStr(db)))
     [session] = store.list_sessions(user="ann")
     turns = store.load(session.session_id).turns
     assert session.session_id == session_id
