@@ -24,30 +24,32 @@ from roleplay.store import SqliteStore
 pytestmark = pytest.mark.integration
 
 EMPATHY = "man, being stuck all morning with the whole team idle, i'd be climbing the walls too"
+EMPATHY_AGAIN = "honestly that sounds exhausting, i'd be sick of it by now too"
 BLAME = "tbh if your guys had saved their work like we tell everyone this wouldn't be a big deal"
 
 
 def test_plain_words_empathy_calms_and_plain_words_blame_angers(
         embedded_settings: Settings, tmp_path: Path) -> None:
     dev = {line.text for line in load_lines(PROJECT_ROOT / "evals" / "moves" / "dev.jsonl")}
-    assert EMPATHY not in dev and BLAME not in dev
-    assert detect(EMPATHY, "en") == [] and detect(BLAME, "en") == []
+    assert not {EMPATHY, EMPATHY_AGAIN, BLAME} & dev
+    assert all(detect(line, "en") == [] for line in (EMPATHY, EMPATHY_AGAIN, BLAME))
     store = SqliteStore(tmp_path / "call.sqlite3")
     engine = ConversationEngine.from_settings(embedded_settings, store)
     try:
         assert isinstance(engine.appraiser, ModelAppraiser), "the model layer did not load"
         persona = find_persona("crm-outage", PROJECT_ROOT / "personas")
         session = engine.start(persona, user="integration")
+        # crm-outage (difficulty 3) needs two good turns on a rung before stepping down.
+        assert persona.patience.need(persona.difficulty) == 2
         engine.reply(session, EMPATHY)
+        engine.reply(session, EMPATHY_AGAIN)
         engine.reply(session, BLAME)
     finally:
         stop_embedding_server()
     trainee = [t for t in store.load(session.session_id).turns if t.role == "trainee"]
-    assert (trainee[0].rung_before, trainee[0].rung_after) == \
-        (Rung.ESCALATED_ANGRY, Rung.PASSIVE_ANGRY), trainee[0].reason
-    assert (trainee[1].rung_before, trainee[1].rung_after) == \
-        (Rung.PASSIVE_ANGRY, Rung.ESCALATED_ANGRY), trainee[1].reason
-    empathy_moves = {m.kind: m for m in trainee[0].moves or []}
-    blame_moves = {m.kind: m for m in trainee[1].moves or []}
-    assert empathy_moves[SignalKind.EMPATHY].source == "model"
-    assert blame_moves[SignalKind.BLAME].source == "model"
+    assert [(t.rung_before, t.rung_after) for t in trainee] == [
+        (Rung.ESCALATED_ANGRY, Rung.ESCALATED_ANGRY), (Rung.ESCALATED_ANGRY, Rung.PASSIVE_ANGRY),
+        (Rung.PASSIVE_ANGRY, Rung.ESCALATED_ANGRY)], [t.reason for t in trainee]
+    for turn, kind in zip(trainee, (SignalKind.EMPATHY, SignalKind.EMPATHY, SignalKind.BLAME)):
+        moves = {m.kind: m for m in turn.moves or []}
+        assert moves[kind].source == "model", turn.reason
