@@ -36,7 +36,7 @@ from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label
 from roleplay.errors import BackendError, RoleplayError, StoreError
 from roleplay.mood import MoodChange, Rung
 from roleplay.personas import Persona
-from roleplay.slots import ModelSlots, Ticket
+from roleplay.slots import ModelSlots, Waiting, take_slot
 from roleplay.store import TranscriptStore, open_store
 from roleplay.text import whole_sentences
 from roleplay.transcript import Transcript, Turn
@@ -54,9 +54,6 @@ SALVAGE_WORDS = 3
 
 REGENERATIONS = 2
 """How many times a reply that breaks character is generated again before giving up."""
-
-WAIT_TICK = 1.0
-"""Seconds between two Waiting events of a reply waiting for a model slot."""
 
 # The first attempt is the one the persona was tuned on; regenerations get more randomness,
 # since repeating the same sampling on the same prompt tends to repeat the same break.
@@ -103,16 +100,6 @@ class MoodUpdate:
 
     change: MoodChange
     turn: Turn
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """Every model slot is busy: the reply is `position`-th in line, about `estimate` s away
-    (None: no reply timed yet) with `capacity` slots; sent again every WAIT_TICK seconds."""
-
-    position: int
-    estimate: float | None
-    capacity: int
 
 
 @dataclass(frozen=True)
@@ -373,27 +360,11 @@ class ConversationEngine:
         check = builder.checker(rung, session.transcript)
         label = speaker_label(session.persona)
         self._wait_warm(session)
-        ticket = yield from self._take_slot()
+        ticket = yield from take_slot(self.slots)
         try:
             yield from self._attempts(session, prompt.text, label, check, rung)
         finally:
             ticket.leave()  # also when the page stops listening mid-reply
-
-    def _take_slot(self) -> Generator[Waiting, None, Ticket]:
-        """Wait for a model slot, saying where the reply is in line; BackendError (the
-        trainee line stays saved, Retry asks again) after `slots.max_wait` seconds."""
-        ticket = self.slots.join()
-        try:
-            while not ticket.wait(WAIT_TICK):
-                if ticket.waited >= self.slots.max_wait:
-                    raise BackendError(
-                        f"every model slot stayed busy for {self.slots.max_wait:g} s (many "
-                        "trainees at once); your line is saved: press Retry in a moment")
-                yield Waiting(ticket.position, ticket.estimate(), self.slots.capacity)
-        except BaseException:
-            ticket.leave()  # a timeout, or the page that stopped listening
-            raise
-        return ticket
 
     def _attempts(self, session: Session, prompt_text: str, label: str,
                   check: CharacterCheck, rung: Rung) -> Iterator[ReplyEvent]:

@@ -22,10 +22,26 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+
+from roleplay.errors import BackendError
 
 RECENT = 20
 """Replies whose durations the estimate averages."""
+
+WAIT_TICK = 1.0
+"""Seconds between two Waiting events of a reply waiting for a model slot."""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Every model slot is busy: the reply is `position`-th in line, about `estimate` s away
+    (None: no reply timed yet) with `capacity` slots; sent again every WAIT_TICK seconds."""
+
+    position: int
+    estimate: float | None
+    capacity: int
 
 
 class Ticket:
@@ -148,6 +164,24 @@ class ModelSlots:
             ticket.started = self.clock()
             self._holding += 1
         self._cond.notify_all()
+
+
+def take_slot(slots: ModelSlots, tick: float = WAIT_TICK) -> Generator[Waiting, None, Ticket]:
+    """Wait for a slot of `slots`, yielding where the reply is in line every `tick` seconds;
+    return the held ticket (the caller leaves it). BackendError, saying the line is saved and
+    to press Retry, after `slots.max_wait` seconds."""
+    ticket = slots.join()
+    try:
+        while not ticket.wait(tick):
+            if ticket.waited >= slots.max_wait:
+                raise BackendError(
+                    f"every model slot stayed busy for {slots.max_wait:g} s (many trainees "
+                    "at once); your line is saved: press Retry in a moment")
+            yield Waiting(ticket.position, ticket.estimate(), slots.capacity)
+    except BaseException:
+        ticket.leave()  # a timeout, or the page that stopped listening
+        raise
+    return ticket
 
 
 def ordinal(n: int) -> str:
