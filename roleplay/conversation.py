@@ -32,7 +32,7 @@ from roleplay.appraisal import Appraiser, LexicalAppraiser, appraiser_from_setti
 from roleplay.backends import CustomerModel, ServerFeatures
 from roleplay.character import SOFT_KINDS, CharacterCheck, Verdict
 from roleplay.config import Settings
-from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label
+from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label, stop_sequences
 from roleplay.errors import BackendError, RoleplayError, StoreError
 from roleplay.mood import MoodChange, Rung
 from roleplay.personas import Persona
@@ -416,7 +416,7 @@ class ConversationEngine:
     def _attempt(self, prompt: str, label: str, check: CharacterCheck, reply: ReplyText,
                  temperature: float, avoid: list[str]) -> Generator[Token, None, str]:
         """Stream one attempt as Tokens; return the checked reply, or raise _Broken."""
-        stop = [f"\n{AGENT_LABEL}:", f"\n{label}:", "\n\n"]
+        stop = stop_sequences(label)
         shown = 0
         for piece in self.model.stream(prompt, stop=stop, max_tokens=self.max_tokens,
                                        temperature=temperature, avoid=avoid):

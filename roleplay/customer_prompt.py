@@ -9,6 +9,7 @@ previous turn's prompt up to its direction, and the server's prompt cache reuses
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from roleplay.language import language_name
 from roleplay.mood import LADDER, Rung, by_rung
 from roleplay.personas import Persona
 from roleplay.prompts import PromptTemplate, read_prompt
+from roleplay.signals import SignalKind, detect
 from roleplay.text import AGENT_LABEL
 from roleplay.tokens import fit_lines
 from roleplay.transcript import Transcript
@@ -44,11 +46,43 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def unsworn(text: str, language: str) -> str:
+    """Return `text` without the swear words the lexicons know.
+
+    The model goes on in the register of the lines above: a customer who swore on the
+    cursing rung (or in a cursing opening) kept swearing after being calmed, and every such
+    reply was thrown away. The stored call keeps every word; only the prompt drops them.
+    """
+    original = text
+    spans = [(s.start, s.end) for s in detect(text, language=language)
+             if s.kind == SignalKind.PROFANITY]
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + text[end:]
+    if spans and min(spans)[0] <= 4:
+        # An oath at the start leaves its stub ("Damn it, ..." -> "it, ..."): drop it too.
+        text = re.sub(r"^\s*(?:\w+\s*){0,2}[,!]\s*", "", text)
+    # "This is a damn joke" -> "This is a  joke" -> "This is a joke"; "Damn, ..." -> "..."
+    text = re.sub(r"\s+([,.!?])", r"\1", re.sub(r"\s{2,}", " ", text))
+    # A line that was nothing but an oath stays as it was: an empty line reads as no reply.
+    return re.sub(r"^[\s,.!?]+", "", text).strip() or original.strip()
+
+
 def call_lines(persona: Persona, transcript: Transcript) -> list[str]:
-    """Return the call so far as transcript lines, oldest first."""
+    """Return the call so far as transcript lines, oldest first (customer lines unsworn)."""
     label = speaker_label(persona)
-    return [f"{AGENT_LABEL if t.role == 'trainee' else label}: {_one_line(t.content)}"
+    return [f"{AGENT_LABEL}: {_one_line(t.content)}" if t.role == "trainee"
+            else f"{label}: {_one_line(unsworn(t.content, persona.language))}"
             for t in transcript.turns]
+
+
+def stop_sequences(label: str) -> list[str]:
+    """Where the customer's line ends: a line break, or another speaker's label.
+
+    The agent's label inside the line ("... I can work with that. Agent: Thank you") is the
+    model going on as the agent; stopping there keeps the customer's part and needs no
+    regeneration.
+    """
+    return [f"\n{AGENT_LABEL}:", f"\n{label}:", "\n\n", f" {AGENT_LABEL}:", f" {label}:"]
 
 
 @dataclass(frozen=True)
@@ -81,8 +115,10 @@ class PromptBuilder:
         moods = []
         for rung in LADDER:
             behaviour = p.rungs.for_rung(rung)
-            moods.append(f'- {MOOD_WORDS[rung].capitalize()}: {behaviour.behaviour} '
-                         f'Like: "{behaviour.examples[0]}"')
+            # No swearing example: this part is shown on every rung, and the small model
+            # swore on the calmer ones after reading it; the direction says when to swear.
+            like = "" if rung == Rung.CURSING else f' Like: "{behaviour.examples[0]}"'
+            moods.append(f"- {MOOD_WORDS[rung].capitalize()}: {behaviour.behaviour}{like}")
         return {
             "company": p.company,
             "full_name": p.customer.name,
@@ -91,9 +127,6 @@ class PromptBuilder:
             "situation": _one_line(p.customer.situation),
             "wants": _one_line(p.customer.wants),
             "facts": "; ".join(p.customer.facts) + "." if p.customer.facts else "nothing more.",
-            "may_offer": "; ".join(p.policy.may_offer) + "." if p.policy.may_offer else "-",
-            "must_not_offer": "; ".join(p.policy.must_not_offer) + "."
-            if p.policy.must_not_offer else "-",
             "moods": "\n".join(moods),
         }
 

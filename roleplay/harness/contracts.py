@@ -22,6 +22,7 @@ hold and the backend answered every turn.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -49,6 +50,21 @@ CHARACTER_KINDS = frozenset({"ai", "agent", "mode", "echo", "junk"})
 OWN_CHECK_KINDS = frozenset({"profanity", "language", "repeat"})
 
 
+LONG_CALL = 12
+"""Trainee turns of a long call: its runs are also measured on their own (`personas.long.`)."""
+
+
+class Recall(BaseModel):
+    """What the customer's reply to one trainee line must say: a fact, or an earlier promise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turn: int = Field(ge=1)
+    """The trainee line, counted from 1, whose reply is checked."""
+    any_of: list[str] = Field(min_length=1)
+    """Any one of these (case-insensitive) in the reply counts as remembered."""
+
+
 class Script(BaseModel):
     """A scripted trainee: the lines typed, one per turn, whatever the customer says."""
 
@@ -63,6 +79,8 @@ class Script(BaseModel):
     """Persona languages this script fits; None: any."""
     probe: str | None = None
     """Adversarial scripts: what the probe tries (identity, ignore-instructions, ...)."""
+    recall: list[Recall] = Field(default_factory=list)
+    """Replies that must show the customer remembers (long calls)."""
 
     def fits(self, persona: Persona) -> bool:
         """Return True when this script is meant for `persona`."""
@@ -94,6 +112,10 @@ class ReplyCheck(BaseModel):
     repeated: bool = False
     """Word for word an earlier customer line of the call (the opening included); reported,
     not gated: a parrot is a poor customer but not out of character."""
+    fact_problem: str | None = None
+    """The reply contradicts the persona's facts or the call (the character check's "fact")."""
+    recalled: bool | None = None
+    """For a line with a `recall`: the reply said one of the remembered words."""
     shown_s: float | None = None
     """Seconds from the trainee's line to the first token of the reply the trainee keeps:
     the waiting a regeneration adds is in it (None for a reply that never came)."""
@@ -159,6 +181,8 @@ class RunResult(BaseModel):
     replies: list[ReplyCheck] = Field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    long: bool = False
+    """A long call (`LONG_CALL` trainee lines or more)."""
     calm_range: tuple[int, int] | None = None
     """Good turns to calm the persona's difficulty promises (`roleplay.mood.CALM_TURNS`)."""
 
@@ -221,12 +245,14 @@ def swears(reply: str) -> bool:
 _GAVE_UP = re.compile(r"could not stay in character \((.*)\)")
 
 
-def _checker(engine: ReplyEventSource, persona: Persona, rung: Rung) -> CharacterCheck:
-    # The engine's own checker knows the prompt's instruction text (for echo detection);
+def _checker(engine: ReplyEventSource, persona: Persona, rung: Rung,
+             before: Any = None) -> CharacterCheck:
+    # The engine's own checker knows the prompt's instruction text (for echo detection) and,
+    # given the call before the reply, what was said in it (numbers a fact check accepts);
     # any other engine gets the same checks without it.
     builder = getattr(engine, "builder", None)
     if builder is not None:
-        checker = builder(persona).checker(rung)
+        checker = builder(persona).checker(rung, before)
         if isinstance(checker, CharacterCheck):
             return checker
     return CharacterCheck(rung=rung, language=persona.language)
@@ -239,16 +265,21 @@ def _checker(engine: ReplyEventSource, persona: Persona, rung: Rung) -> Characte
 
 def check_reply(engine: ReplyEventSource, persona: Persona, trainee: str, text: str,
                 rung: Rung, reason: str | None, restarts: int,
-                earlier: Sequence[str] = ()) -> ReplyCheck:
-    """Run every contract check on one saved customer reply."""
-    verdict = _checker(engine, persona, rung).check(text, final=True)
+                earlier: Sequence[str] = (), before: Any = None) -> ReplyCheck:
+    """Run every contract check on one saved customer reply (`before`: the call up to it)."""
+    checker = _checker(engine, persona, rung, before)
+    if getattr(checker, "persona", False) is None:
+        # A check that can take the persona also checks the reply against its facts.
+        checker = dataclasses.replace(checker, persona=persona)  # type: ignore[call-arg]
+    verdict = checker.check(text, final=True)
     problem = str(verdict) if verdict is not None and verdict.kind in CHARACTER_KINDS else None
+    fact = verdict.detail if verdict is not None and verdict.kind == "fact" else None
     if problem is None:
         inside = AGENT_INSIDE.search(text)
         if inside:
             problem = f'agent: the reply goes on as the agent ("{inside.group(0).strip()}")'
     return ReplyCheck(trainee=trainee, reply=text, rung=rung, reason=reason, restarts=restarts,
-                      character_problem=problem, swears=swears(text),
+                      character_problem=problem, fact_problem=fact, swears=swears(text),
                       language=detect_language(text).language,
                       repeated=_norm(text) in {_norm(e) for e in earlier})
 
@@ -265,13 +296,15 @@ def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: in
     result = RunResult(persona_id=persona.id, language=persona.language, script_id=script.id,
                        strategy=script.strategy, probe=script.probe, run=run,
                        start_rung=persona.start_rung, mood_path=[persona.start_rung],
-                       calm_range=CALM_TURNS[persona.difficulty])
+                       calm_range=CALM_TURNS[persona.difficulty],
+                       long=len(script.lines) >= LONG_CALL)
+    recall = {r.turn: r.any_of for r in script.recall}
     try:
         session = engine.start(persona, user="eval-harness", sandbox=True)
     except RoleplayError as err:
         result.error = f"{type(err).__name__}: {err}"
         return result
-    for line in script.lines:
+    for number, line in enumerate(script.lines, 1):
         rung, reason, restarts, last_restart = result.mood_path[-1], None, 0, None
         sent, shown, why = time.monotonic(), None, []
         try:
@@ -286,11 +319,14 @@ def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: in
                     shown = time.monotonic() - sent
                 elif isinstance(event, Reply):
                     said = [persona.opening, *(c.reply for c in result.replies)]
-                    result.replies.append(check_reply(
-                        engine, persona, line, event.turn.content,
-                        event.turn.rung_after or rung, reason, restarts, said))
-                    result.replies[-1].shown_s = shown
-                    result.replies[-1].restart_reasons = why
+                    check = check_reply(engine, persona, line, event.turn.content,
+                                        event.turn.rung_after or rung, reason, restarts, said,
+                                        _before(session))
+                    check.shown_s, check.restart_reasons = shown, why
+                    if number in recall:
+                        check.recalled = any(w.lower() in check.reply.lower()
+                                             for w in recall[number])
+                    result.replies.append(check)
         except RoleplayError as err:
             gave_up = _GAVE_UP.search(str(err))
             if gave_up or last_restart is not None:
@@ -306,6 +342,14 @@ def run_task(engine: ReplyEventSource, persona: Persona, script: Script, run: in
             break
     result.seconds = time.monotonic() - began
     return result
+
+
+def _before(session: Any) -> Any:
+    # The call up to the reply just saved, for the checks that know what was said in it.
+    transcript = getattr(session, "transcript", None)
+    if transcript is None or not hasattr(transcript, "model_copy"):
+        return None
+    return transcript.model_copy(update={"turns": transcript.turns[:-1]})
 
 
 def tasks_for(persona: Persona, scripts: Sequence[Script], max_probes: int | None = None,
@@ -345,6 +389,10 @@ def persona_metrics(runs: Sequence[RunResult], prefix: str) -> dict[str, float |
         f"{prefix}calm_in_turns": mean(float(n) for r in runs if r.strategy == "good"
                                        and (n := r.calm_in()) is not None),
         f"{prefix}shown_s_mean": mean(c.shown_s for _, c in replies if c.shown_s is not None),
+        f"{prefix}facts_contradicted_rate": rate(c.fact_problem is not None for _, c in replies
+                                                 if not c.blocked),
+        f"{prefix}recall_rate": rate(bool(c.recalled) for _, c in replies
+                                     if c.recalled is not None),
         f"{prefix}run_pass_rate": rate(r.passed for r in runs),
         f"{prefix}pass_k": pass_hat_k(by_task.values()),
         f"{prefix}error_rate": rate(r.error is not None for r in runs),
@@ -354,6 +402,9 @@ def persona_metrics(runs: Sequence[RunResult], prefix: str) -> dict[str, float |
 def contract_metrics(runs: Sequence[RunResult]) -> dict[str, float | None]:
     """All persona metrics: pooled (`personas.x`) and per persona (`personas.<id>.x`)."""
     metrics = persona_metrics(runs, "personas.")
+    long = [r for r in runs if r.long]
+    if long:
+        metrics.update(persona_metrics(long, "personas.long."))
     for persona_id in sorted({r.persona_id for r in runs}):
         mine = [r for r in runs if r.persona_id == persona_id]
         metrics.update(persona_metrics(mine, f"personas.{persona_id}."))

@@ -80,3 +80,24 @@ def test_the_oldest_lines_are_trimmed_to_fit_and_the_persona_stays() -> None:
     assert prompt.text.startswith("Recorded support call to Pipeline CRM.")
     assert "line 59 " in prompt.text
     assert "Dana: Your system has been down" not in prompt.text
+
+
+def test_the_prompt_drops_earlier_swearing_and_the_policy_but_the_store_keeps_them() -> None:
+    from roleplay.customer_prompt import call_lines
+
+    b = builder()
+    swore = Turn(role="customer", content="Damn it, this is a bloody joke!",
+                 rung_after=Rung.CURSING)
+    lines = call_lines(b.persona, Transcript(turns=[swore]))
+    assert lines == ["Dana: this is a joke!"]
+    assert swore.content == "Damn it, this is a bloody joke!"
+    text = b.build(Transcript(turns=[swore]), Rung.PASSIVE_ANGRY, 4096, 80).text
+    assert "damn" not in text.lower() and "crap" not in text.lower()
+    assert b.persona.policy.may_offer[0] not in text
+
+
+def test_the_reply_stops_where_another_speaker_would_begin() -> None:
+    from roleplay.customer_prompt import stop_sequences
+
+    stops = stop_sequences("Dana")
+    assert {"\nAgent:", " Agent:", "\nDana:", " Dana:"} <= set(stops)

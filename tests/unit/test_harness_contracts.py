@@ -182,3 +182,53 @@ def test_a_parrot_is_reported_as_repeating_not_as_out_of_character() -> None:
     run = run_task(make_engine(server), PERSONAS["crm-outage"], SCRIPTS[0], 1)
     assert run.replies and all(c.repeated and c.in_character for c in run.replies)
     assert not run.passed  # the engine gave up: the trainee got no reply
+
+
+def _long_script(remembered: str) -> Script:
+    from roleplay.harness.contracts import LONG_CALL, Recall
+
+    lines = ["I'm so sorry. I understand it's urgent and I'm escalating it right now.",
+             "I'll call you back at 15:30 with an update.",
+             *[f"Question {i}: what was the time I promised?" for i in range(LONG_CALL - 2)]]
+    return Script(id="long", strategy="good", lines=lines,
+                  recall=[Recall(turn=2, any_of=[remembered])])
+
+
+def test_a_long_call_is_measured_on_its_own_with_what_the_customer_remembers() -> None:
+    said = ["Fine, go on then.", "You said 15:30 and I will hold you to it.", "Maybe.",
+            "Right, I am still waiting here.", "Okay, what else do you need?",
+            "I already told you that once.", "Whatever gets this done.", "Sure, ask away.",
+            "Is this going anywhere?", "Go ahead.", "Alright, last one hopefully.",
+            "Thanks, I suppose.", "Fine, bye."]
+    server = FakeCompletionServer(lambda prompt: said[prompt.count("\nAgent:") - 1])
+    engine = make_engine(server)
+    run = run_task(engine, PERSONAS["cable-repair-late"], _long_script("15:30"), 1)
+    assert run.long and len(run.replies) == 12
+    assert run.replies[1].recalled is True
+    assert all(c.recalled is None for i, c in enumerate(run.replies) if i != 1)
+    forgot = run_task(engine, PERSONAS["cable-repair-late"], _long_script("16:45"), 1)
+    assert forgot.replies[1].recalled is False
+    from roleplay.harness.contracts import contract_metrics
+
+    metrics = contract_metrics([run, forgot])
+    assert metrics["personas.long.recall_rate"] == 0.5
+    assert metrics["personas.long.in_character_rate"] is not None
+    assert metrics["personas.long.repeat_rate"] == 0.0
+    assert metrics["personas.long.first_try_rate"] == 1.0
+    # cable-repair-late (difficulty 2, passive-angry) is calm after one good turn.
+    assert run.calm_in() == 1 and run.calm_in_ok() is True
+    assert all(c.shown_s is not None and c.shown_s >= 0 for c in run.replies)
+
+
+def test_calm_later_than_the_difficulty_promises_fails_its_own_metric() -> None:
+    slow = RunResult(persona_id="p", language="en", script_id="good", strategy="good", run=1,
+                     start_rung=Rung.PASSIVE_ANGRY, calm_range=(1, 3),
+                     mood_path=[Rung.PASSIVE_ANGRY] * 5 + [Rung.CALM])
+    never = slow.model_copy(update={"mood_path": [Rung.PASSIVE_ANGRY] * 4})
+    quick = slow.model_copy(update={"mood_path": [Rung.PASSIVE_ANGRY, Rung.CALM]})
+    from roleplay.harness.contracts import contract_metrics
+
+    assert (slow.calm_in(), never.calm_in(), quick.calm_in()) == (5, None, 1)
+    metrics = contract_metrics([slow, never, quick])
+    assert metrics["personas.calm_in_range_rate"] == pytest.approx(1 / 3)
+    assert metrics["personas.calm_in_turns"] == 3.0

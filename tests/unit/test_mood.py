@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roleplay.mood import (
@@ -46,6 +46,7 @@ turn = st.lists(kinds.map(sig), max_size=4)
 rungs = st.sampled_from(LADDER)
 
 
+@settings(deadline=None)  # no timing in unit tests: the machine is shared
 @given(rungs, turn, st.lists(turn, max_size=5), st.integers(1, 4), st.sampled_from(RAISES))
 def test_bad_handling_never_lowers_the_rung(start: Rung, signals: list[Signal],
                                             before: list[list[Signal]], need: int,
@@ -54,6 +55,7 @@ def test_bad_handling_never_lowers_the_rung(start: Rung, signals: list[Signal],
     assert changes[-1].after.level >= changes[-1].before.level
 
 
+@settings(deadline=None)  # no timing in unit tests: the machine is shared
 @given(rungs, st.lists(turn, max_size=8), st.integers(1, 4))
 def test_a_turn_moves_at_most_one_rung_and_always_says_why(start: Rung,
                                                            turns: list[list[Signal]],
@@ -68,6 +70,7 @@ def test_a_turn_moves_at_most_one_rung_and_always_says_why(start: Rung,
 GOOD = [sig(SignalKind.EMPATHY), sig(SignalKind.APOLOGY)]
 
 
+@settings(deadline=None)  # no timing in unit tests: the machine is shared
 @given(st.integers(1, 4))
 def test_a_rung_takes_as_many_good_turns_as_the_patience_says(need: int) -> None:
     changes = play(Rung.ESCALATED_ANGRY, [GOOD] * (2 * need), need=need)
