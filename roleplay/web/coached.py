@@ -60,7 +60,7 @@ class CoachedApp(WebApp):
 
     def is_assessment(self, session_id: str) -> bool:
         """True for an assessment call: no hints, no rewind or retaking a line (the
-        branching view's `Rewinder(app, assessment=app.is_assessment)`)."""
+        branching view, `roleplay.web.rewind.Rewind`, asks this)."""
         return self.attempt(session_id) is not None
 
     def start(self, persona_id: str, who: Identity) -> Session:
