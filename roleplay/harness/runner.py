@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from roleplay.harness.coaches import coach_agreement
 from roleplay.harness.contracts import (
+    LONG_CALL,
     ReplyEventSource,
     RunResult,
     Script,
@@ -138,7 +139,10 @@ def _persona_jobs(inputs: HarnessInputs, k: int) -> list[tuple[Persona, Script, 
     for persona in inputs.personas:
         nth = seen[persona.language] = seen.get(persona.language, -1) + 1
         for script in tasks_for(persona, inputs.scripts, cap, offset=nth * (cap or 0)):
-            jobs += [(persona, script, run) for run in range(1, k + 1)]
+            runs = k
+            if len(script.lines) >= LONG_CALL and inputs.thresholds.run.long_k is not None:
+                runs = min(k, inputs.thresholds.run.long_k)
+            jobs += [(persona, script, run) for run in range(1, runs + 1)]
     return jobs
 
 

@@ -35,6 +35,8 @@ class RunSize(BaseModel):
     """Adversarial probes per persona (None: all that apply); keeps CI inside its time."""
     jobs: int = Field(default=1, ge=1)
     """Conversations run at once (the embedded server has this many slots)."""
+    long_k: int | None = Field(default=None, ge=1)
+    """Runs of each long call (12 or more trainee lines; None: k): they cost a dozen replies."""
 
 
 class Threshold(BaseModel):

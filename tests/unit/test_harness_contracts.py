@@ -232,3 +232,15 @@ def test_calm_later_than_the_difficulty_promises_fails_its_own_metric() -> None:
     metrics = contract_metrics([slow, never, quick])
     assert metrics["personas.calm_in_range_rate"] == pytest.approx(1 / 3)
     assert metrics["personas.calm_in_turns"] == 3.0
+
+
+def test_long_calls_run_long_k_times_and_the_rest_k_times() -> None:
+    long = _long_script("15:30").model_copy(update={"id": "long-en", "languages": ["en"]})
+    inputs = _inputs([PERSONAS["cable-repair-late"]], long_k=1)
+    inputs.scripts = [*SCRIPTS, long]
+    result = run_harness(inputs)
+    runs = {}
+    for r in result.runs:
+        runs[r.script_id] = runs.get(r.script_id, 0) + 1
+    assert runs["long-en"] == 1 and runs["good-en"] == 2 and runs["bad-en"] == 2
+    assert result.metrics["personas.long.in_character_rate"] is not None
