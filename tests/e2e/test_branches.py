@@ -37,7 +37,7 @@ def test_rewind_to_turn_2_branch_scored_history_and_try_it(
     path = page.locator("#mood-path")
     expect(path).to_contain_text("→")
     assert "cursing" not in path.inner_text()  # the jab that angered Dana is not in it
-    screenshot(page, "05-rewound-branch")
+    screenshot(page, "10-rewound-branch")
 
     page.locator("#end-call").click()
     expect(page.locator("#report .rp-score")).to_be_visible(timeout=REPORT_MS)
@@ -54,7 +54,7 @@ def test_rewind_to_turn_2_branch_scored_history_and_try_it(
     expect(result.locator(".rp-replay-rewrite .rp-path")).to_contain_text("→", timeout=REPORT_MS)
     expect(result.locator(".rp-replay-original .rp-path")).to_contain_text("→")
     expect(result.locator(".rp-replay-rewrite .rp-replay-reply").first).not_to_be_empty()
-    screenshot(page, "06-try-it")
+    screenshot(page, "11-try-it")
 
     page.locator("#tab-history-button").click()
     row = page.locator("#history-table .virtual-row").first
