@@ -150,7 +150,7 @@ def test_a_remote_backend_gets_the_phrase_lists() -> None:
 def test_the_engine_moves_the_ladder_on_model_moves_and_stores_them(
         trained: AppraisalModel, tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "t.sqlite3")
-    server = ScriptedServer(["Checked it? Seriously?", "Okay. Thank you."])
+    server = ScriptedServer(["Checked it? Seriously?", "Okay. Now fix it!"])
     engine = ConversationEngine(scripted_model(server), store, PROJECT_ROOT / "prompts",
                                 appraiser=ModelAppraiser(WordHashEmbeddings(), trained))
     persona = find_persona("crm-outage", PROJECT_ROOT / "personas")
