@@ -386,20 +386,28 @@ def _fall_back(why: str) -> LexicalAppraiser:
 
 
 def appraiser_from_settings(settings: Settings) -> Appraiser:
-    """Return the model appraiser on the embedded model, else the phrase lists (logged once).
+    """Return the model appraiser on the packaged model's embeddings, else the phrase lists
+    (logged once).
 
-    The classifier is trained on the embeddings of the packaged GGUF, so a remote backend
-    (whose embeddings, if any, are a different space) gets the phrase lists.
+    The classifier is trained on the embeddings of the packaged GGUF: they come from
+    `settings.embedding_url` if set (checked to serve that model), else from an in-process
+    server beside the embedded model; a remote backend alone gets the phrase lists.
     """
-    if not settings.embedded:
+    if settings.embedding_url is None and not settings.embedded:
         return _fall_back("a remote backend is configured and the appraisal model is trained "
-                          "on the embedded model's embeddings")
+                          "on the embedded model's embeddings; for the model layer set "
+                          "ROLEPLAY_EMBEDDING_URL to the embedding server `roleplay "
+                          "model-server` prints")
     try:
         model = AppraisalModel.load()
-        from roleplay.embedding import embedding_client
+        from roleplay.embedding import embedding_client, remote_embedding_client
 
-        # The server is started for the recipe the model records; ModelAppraiser checks it.
-        return ModelAppraiser(embedding_client(settings, model.meta.embedding_recipe), model)
+        # The client embeds by the recipe the model records; ModelAppraiser checks the model.
+        recipe = model.meta.embedding_recipe
+        if settings.embedding_url is not None:
+            return ModelAppraiser(remote_embedding_client(settings, recipe), model)
+        return ModelAppraiser(embedding_client(settings, recipe), model)
     except RoleplayError as err:
-        return _fall_back(str(err))
-
+        where = (f"ROLEPLAY_EMBEDDING_URL={settings.embedding_url}: "
+                 if settings.embedding_url else "")
+        return _fall_back(where + str(err))

@@ -38,6 +38,9 @@ class Settings(BaseModel):
 
     base_url: str | None = None
     """OpenAI-compatible endpoint (`ROLEPLAY_BASE_URL`). None means the embedded model."""
+    embedding_url: str | None = None
+    """OpenAI-compatible `/v1/embeddings` server of the packaged model (`ROLEPLAY_EMBEDDING_URL`,
+    e.g. the one `roleplay model-server` starts); the appraisal's classifier uses it when set."""
 
     api_key: SecretStr | None = None
     """Key for `base_url` (`ROLEPLAY_API_KEY`, else `OPENAI_API_KEY`)."""
@@ -167,6 +170,7 @@ def settings_from_env() -> Settings:
     azure = _env("AZURE_OPENAI_ENDPOINT")
     values["base_url"] = base_url
     values["azure_endpoint"] = azure
+    values["embedding_url"] = _env("ROLEPLAY_EMBEDDING_URL")
     key = _env("ROLEPLAY_API_KEY") or _env("OPENAI_API_KEY")
     if key:
         values["api_key"] = SecretStr(key)

@@ -11,7 +11,9 @@ differently, and some versions refuse completions on it).
     EmbeddingClient (protocol): embed(texts) -> one vector per text, shape (n, dim)
       HttpEmbeddingClient: POST {base_url}/embeddings, the OpenAI protocol
     EmbeddingServer: the in-process embedding server; embedding_client(settings, recipe)
-      starts one per pooling
+      starts one per pooling; `roleplay model-server` serves one to other processes
+    remote_embedding_client(settings, recipe): a client of ROLEPLAY_EMBEDDING_URL, named by
+      the model id that server reports
 """
 
 from __future__ import annotations
@@ -106,11 +108,13 @@ class HttpEmbeddingClient:
     """Embeddings from an OpenAI-compatible `/v1/embeddings` endpoint (llama.cpp serves one)."""
 
     def __init__(self, base_url: str, model_id: str, timeout: float = 30.0,
-                 http_client: httpx.Client | None = None, recipe: Recipe = MEAN):
+                 http_client: httpx.Client | None = None, recipe: Recipe = MEAN,
+                 api_key: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.model_id = model_id
         self.recipe = recipe
-        self._http = http_client or httpx.Client(timeout=timeout)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = http_client or httpx.Client(timeout=timeout, headers=headers)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return one L2-normalised vector per text, shape (len(texts), dim)."""
@@ -165,13 +169,24 @@ def model_id_of(path: Path) -> str:
 class EmbeddingServer:
     """llama.cpp's server in embedding mode (mean or last-token pooling), inside this process."""
 
-    def __init__(self, settings: Settings, pooling: str = "mean"):
+    def __init__(self, settings: Settings, pooling: str = "mean", host: str = "127.0.0.1",
+                 port: int = 0, what: str = "the embedding server"):
         import xllamacpp
 
-        from roleplay.embedded import LlamaServer, local_params, model_file
+        from roleplay.embedded import LlamaServer, check_port_free, local_params, model_file
 
+        if port:
+            check_port_free(host, port)
         path = model_file(settings)
         params = local_params(path, settings)
+        params.hostnames = [host]
+        params.port = port
+        self.model_id = model_id_of(path)
+        # Served under the id a classifier records, so a client in another process can check
+        # it is the model the classifier was trained on (GET /v1/models).
+        params.model_alias = {self.model_id}
+        if settings.api_key is not None:
+            params.api_keys = [settings.api_key.get_secret_value()]
         params.n_parallel = 1
         params.n_ctx = EMBEDDING_CTX
         params.embedding = True
@@ -182,10 +197,9 @@ class EmbeddingServer:
         params.pooling_type = (kinds.LLAMA_POOLING_TYPE_LAST if pooling == "last"
                                else kinds.LLAMA_POOLING_TYPE_MEAN)
         self.pooling = pooling
-        self._server = LlamaServer(params, "the embedding server", settings.timeout)
+        self._server = LlamaServer(params, what, settings.timeout)
         self.base_url = self._server.base_url
         self.model_path = path
-        self.model_id = model_id_of(path)
 
     def stop(self) -> None:
         """Stop serving; the object is unusable afterwards."""
@@ -210,6 +224,38 @@ def embedding_client(settings: Settings, recipe: Recipe = MEAN) -> HttpEmbedding
         server = servers[0]
     return HttpEmbeddingClient(server.base_url, server.model_id, timeout=settings.timeout,
                                recipe=recipe)
+
+
+def remote_embedding_client(settings: Settings, recipe: Recipe = MEAN,
+                            http_client: httpx.Client | None = None) -> HttpEmbeddingClient:
+    """Return a client of the embedding server at `settings.embedding_url`, named by the model
+    id it reports (GET /models: the SHA-256 if it is `roleplay model-server`'s, see
+    `model_id_of`); BackendError if it cannot be asked.
+
+    The server's pooling cannot be asked: `roleplay model-server` serves `recipe`'s default,
+    mean pooling, the recipe the shipped classifier records.
+    """
+    url = (settings.embedding_url or "").rstrip("/")
+    key = settings.api_key.get_secret_value() if settings.api_key is not None else None
+    http = http_client or httpx.Client(
+        timeout=settings.timeout, headers={"Authorization": f"Bearer {key}"} if key else {})
+    try:
+        response = http.get(f"{url}/models")
+        response.raise_for_status()
+        rows: Any = response.json()["data"]
+        ids = [str(name) for row in rows for name in [row["id"], *row.get("aliases", [])]]
+    except httpx.HTTPError as err:
+        raise BackendError(f"the embedding server at {url} cannot be reached: {err}") from err
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise BackendError(f"the embedding server at {url} did not say which model it serves "
+                           f"({type(err).__name__}: {err})") from err
+    if not ids:
+        raise BackendError(f"the embedding server at {url} serves no model")
+    # A hash-named id is the one a classifier can be checked against; else the first name.
+    hashed = [name for name in ids if len(name) == 64 and all(c in "0123456789abcdef"
+                                                                for c in name)]
+    return HttpEmbeddingClient(url, (hashed or ids)[0], timeout=settings.timeout,
+                               http_client=http, recipe=recipe)
 
 
 def stop_embedding_server() -> None:

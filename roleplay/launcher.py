@@ -124,8 +124,10 @@ class ModelServerProcess(Child):
                  parallel: int = 2, timeout: float = 300.0):
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        super().__init__(["model-server", "--port", str(self.port), "--parallel", str(parallel)],
-                         env, log, f"http://127.0.0.1:{self.port}/health",
+        # --no-embedding: port + 1 is not known to be free, and the load test's apps are not
+        # pointed at an embedding server (ROLEPLAY_EMBEDDING_URL), so it would sit idle.
+        super().__init__(["model-server", "--port", str(self.port), "--parallel", str(parallel),
+                          "--no-embedding"], env, log, f"http://127.0.0.1:{self.port}/health",
                          f"the model server on port {self.port}", timeout)
 
 

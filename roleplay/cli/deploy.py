@@ -17,21 +17,41 @@ if TYPE_CHECKING:
 # --- model-server ----------------------------------------------------------------------
 
 def cmd_model_server(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the embedded model to other processes (OpenAI protocol) until interrupted."""
+    """Serve the embedded model to other processes (OpenAI protocol) until interrupted, and
+    its embeddings for the appraisal's classifier unless --no-embedding."""
     from roleplay.config import EMBEDDED_MODEL_NAME
-    from roleplay.embedded import EmbeddedServer
+    from roleplay.embedded import EmbeddedServer, check_port_free
+    from roleplay.embedding import EmbeddingServer
+    from roleplay.errors import ConfigError
 
     if not _loopback(args.host) and settings.api_key is None:
         print(f"warning: {args.host} is reachable from other machines and the server has no "
               "key: set ROLEPLAY_API_KEY (the apps send the same one)", file=sys.stderr)
+    embedding_port = None if args.no_embedding else args.embedding_port or args.port + 1
+    if embedding_port is not None:
+        if embedding_port in (args.port, 65536):
+            raise ConfigError(f"--embedding-port {embedding_port}: pick a free port other "
+                              "than --port (or --no-embedding)")
+        check_port_free(args.host, args.port)  # both said before either model loads
+        check_port_free(args.host, embedding_port)
     server = EmbeddedServer(settings, host=args.host, port=args.port, parallel=args.parallel,
                             what="the model server")
     url = f"http://{args.host}:{args.port}/v1"
     print(f"serving {server.model_path.name} at {url} ({server.slots} slots of "
           f"{settings.local_ctx} tokens, {settings.local_threads} threads)", file=sys.stderr)
-    print(f"point the apps at it: ROLEPLAY_BASE_URL={url} ROLEPLAY_MODEL={EMBEDDED_MODEL_NAME}",
-          file=sys.stderr)
+    env = f"ROLEPLAY_BASE_URL={url} ROLEPLAY_MODEL={EMBEDDED_MODEL_NAME}"
+    embedder = None
+    if embedding_port is not None:
+        # Mean pooling: the recipe the shipped appraisal classifier records.
+        embedder = EmbeddingServer(settings, "mean", host=args.host, port=embedding_port,
+                                   what="the model server's embedding server")
+        embedding_url = f"http://{args.host}:{embedding_port}/v1"
+        print(f"serving its embeddings (mean pooling) at {embedding_url}", file=sys.stderr)
+        env += f" ROLEPLAY_EMBEDDING_URL={embedding_url}"
+    print(f"point the apps at it: {env}", file=sys.stderr)
     _serve_forever()
+    if embedder is not None:
+        embedder.stop()
     server.stop()
     return 0
 
@@ -153,6 +173,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--port", type=_port, default=8080, help="default 8080")
     p.add_argument("--parallel", type=_positive, metavar="N",
                    help="requests served at once (default ROLEPLAY_LOCAL_PARALLEL or 2)")
+    p.add_argument("--embedding-port", type=_port, metavar="P",
+                   help="port of the embedding server for the appraisal (default --port + 1)")
+    p.add_argument("--no-embedding", action="store_true",
+                   help="serve no embeddings (the apps' appraisal then uses the phrase lists)")
     p.set_defaults(handler=cmd_model_server)
 
     p = sub.add_parser("stand-in",
