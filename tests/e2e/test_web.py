@@ -99,10 +99,12 @@ def test_trainee_call_streams_moves_the_mood_survives_a_reload_and_ends_in_a_rep
     assert first and shown[-1] == first
     assert any(first.startswith(t) and len(t) < len(first) for t in shown), \
         f"the reply did not arrive in pieces: {shown}"
-    # The ladder rules: urgency, apology, a next step and a time bring Dana down a rung.
+    # The ladder rules: crm-outage is difficulty 3, so urgency, apology, a next step and a
+    # time are heard but Dana needs a second good turn before coming down a rung.
+    expect(meter).to_have_attribute("data-rung", "escalated-angry")
+    say(page, FOLLOW_UP)
     expect(meter).to_have_attribute("data-rung", "passive-angry")
     expect(meter).to_contain_text("Last change: down")
-    say(page, FOLLOW_UP)
     rung = meter.get_attribute("data-rung")
     screenshot(page, "02-call-in-progress")
 
@@ -224,7 +226,9 @@ def test_trainer_validates_tries_in_a_sandbox_and_publishes(
     page.locator("#tab-trainer-button").click()
     original = (server.personas_dir / "crm-outage.yaml").read_text(encoding="utf-8")
     draft = original.replace("id: crm-outage", "id: crm-outage-draft").replace(
-        "title: The CRM is down on the last day of the quarter", "title: Draft CRM outage")
+        "title: The CRM is down on the last day of the quarter", "title: Draft CRM outage").replace(
+        # An easier draft: one good turn per rung, so one calming line shows in the sandbox.
+        "difficulty: 3", "difficulty: 2")
 
     # Invalid: refused, with the line, the field and the fix.
     fill_persona(page, draft.replace("start_rung: escalated-angry", "start_rung: furious"))

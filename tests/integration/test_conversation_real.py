@@ -29,10 +29,13 @@ OUT_OF_CHARACTER = re.compile(
     r"\b(?:I am|I'm) an? (?:AI|language model|assistant)|how can I (?:help|assist)|"
     r"thank you for calling|\bprompt\b|\binstructions\b|^\s*Agent:", re.IGNORECASE)
 
+# crm-outage is difficulty 3: Dana needs two good turns before a rung comes down.
 SCRIPT = [
-    "Hello, how can I help?",
-    ("I'm really sorry, I understand every minute costs you money. I'm escalating this to the "
-     "on-call engineers as critical right now, and I'll call you back within 30 minutes."),
+    "I'm so sorry, Dana, I can see how urgent this is with the quarter closing today.",
+    # Not "escalating this to the engineers": the appraisal model hears that as a transfer
+    # (a known false positive, see evals/moves/README.md), which this test is not about.
+    ("I'm really sorry, I understand every minute costs you money. I've put the on-call "
+     "engineers on this as critical right now, and I'll call you back within 30 minutes."),
     "Calm down, it's probably your network. I'll transfer you to IT.",
 ]
 
@@ -65,10 +68,13 @@ def test_a_scripted_three_turn_call_stays_in_character_and_is_stored(
         assert not OUT_OF_CHARACTER.search(reply), reply
         assert "\n" not in reply
     assert all(t.model == embedded_settings.model for t in turns[2::2])
-    # The ladder: the good line calms, the bad line angers, each with its reason stored.
+    # The ladder: the first good line is heard but not yet enough (patience), the second
+    # calms, the bad line angers, each with its reason stored.
     trainee = turns[1::2]
+    assert trainee[0].rung_after == Rung.ESCALATED_ANGRY
+    assert trainee[0].reason and trainee[0].reason.startswith("no change:")
     assert (trainee[1].rung_before, trainee[1].rung_after) == \
-        (Rung.ESCALATED_ANGRY, Rung.PASSIVE_ANGRY)
+        (Rung.ESCALATED_ANGRY, Rung.PASSIVE_ANGRY), [t.reason for t in trainee]
     assert trainee[1].reason and trainee[1].reason.startswith("down:")
     assert trainee[2].rung_after == Rung.ESCALATED_ANGRY
     assert trainee[2].reason and trainee[2].reason.startswith("up:")
