@@ -74,6 +74,18 @@ def test_hints_are_in_the_persona_language() -> None:
         *hints.languages["fi"].cues.values(), *(m.hint for m in hints.languages["fi"].moves.values())}
 
 
+@pytest.mark.parametrize("pid", ["galda-rezervacija", "kabeltv-szerelo-kesik",
+                                 "mobilfaktura-utland"])
+def test_every_seed_language_has_its_own_hints(pid: str) -> None:
+    p, hints = persona(pid), load_hints(SETTINGS.prompts_dir)
+    assert p.language in {"lv", "hu", "no"}
+    hint = next_hint(hints, p, opening(p))
+    own = hints.languages[p.language]
+    assert hint is not None and hint.text in {
+        *own.cues.values(), own.avoid, *(m.hint for m in own.moves.values())}
+    assert hint.text not in {m.hint for m in hints.languages["en"].moves.values()}
+
+
 def test_no_hint_while_the_customer_has_not_answered() -> None:
     p, hints = persona("crm-outage"), load_hints(SETTINGS.prompts_dir)
     t = opening(p)
