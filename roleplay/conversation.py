@@ -24,7 +24,6 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label, 
 from roleplay.errors import BackendError, RoleplayError, StoreError
 from roleplay.mood import MoodChange, Rung
 from roleplay.personas import Persona
-from roleplay.slots import ModelSlots, Waiting, take_slot
+from roleplay.slots import ModelSlots, ReplyGate, Waiting, take_slot
 from roleplay.store import TranscriptStore, open_store
 from roleplay.text import whole_sentences
 from roleplay.transcript import Transcript, Turn
@@ -58,40 +57,6 @@ REGENERATIONS = 2
 # The first attempt is the one the persona was tuned on; regenerations get more randomness,
 # since repeating the same sampling on the same prompt tends to repeat the same break.
 TEMPERATURES = (0.7, 0.9, 1.0)
-
-
-class ReplyGate:
-    """Busy while the engine appraises a line, warms a prompt or streams a reply.
-
-    Background work on the same model server (`roleplay.scoring.Scorer`) waits for it to be
-    idle before each of its calls, so a reply is never slowed by scoring.
-    """
-
-    def __init__(self) -> None:
-        self._idle = threading.Condition()
-        self._active = 0
-
-    @contextmanager
-    def busy(self) -> Iterator[None]:
-        """Mark the model as in use for the duration of the block."""
-        with self._idle:
-            self._active += 1
-        try:
-            yield
-        finally:
-            with self._idle:
-                self._active -= 1
-                self._idle.notify_all()
-
-    @property
-    def is_busy(self) -> bool:
-        """Whether a reply (or a warm-up) is being made now."""
-        return self._active > 0
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until nothing is being made; False if `timeout` seconds passed first."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._active == 0, timeout)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterator, Mapping
 
 from roleplay.advice import one_advice, pick
 from roleplay.appraisal import Appraisal, Appraiser
-from roleplay.conversation import ReplyGate
 from roleplay.errors import RoleplayError, StoreError
 from roleplay.evaluator import (
     HARMFUL_MOVE_CONFIDENCE,
@@ -49,6 +48,7 @@ from roleplay.judge import Judge
 from roleplay.personas import Persona
 from roleplay.report import Advice, EvaluationReport, Evidence, PrincipleResult
 from roleplay.rubric import Rubric
+from roleplay.slots import ReplyGate
 from roleplay.store import TranscriptStore
 from roleplay.transcript import Transcript
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from roleplay.errors import BackendError
@@ -196,3 +197,37 @@ def waiting_text(position: int, estimate: float | None, capacity: int) -> str:
     about = f", about {max(1, round(estimate))} s" if estimate is not None else ""
     return (f"Other trainees are being answered ({slots} busy): you are {ordinal(position)} in "
             f"line{about}. Your line is saved.")
+
+
+class ReplyGate:
+    """Busy while the engine appraises a line, warms a prompt or streams a reply.
+
+    Background work on the same model server (`roleplay.scoring.Scorer`) waits for it to be
+    idle before each of its calls, so a reply is never slowed by scoring.
+    """
+
+    def __init__(self) -> None:
+        self._idle = threading.Condition()
+        self._active = 0
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Mark the model as in use for the duration of the block."""
+        with self._idle:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    @property
+    def is_busy(self) -> bool:
+        """Whether a reply (or a warm-up) is being made now."""
+        return self._active > 0
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is being made; False if `timeout` seconds passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)

@@ -15,12 +15,12 @@ from _calls import call
 from _judge_fakes import logprob_answer, make_judge
 
 from roleplay.appraisal import Appraisal, LexicalAppraiser, Move
-from roleplay.conversation import ReplyGate
 from roleplay.evaluator import evaluate
 from roleplay.report import EvaluationReport
 from roleplay.rubric import Rubric
 from roleplay.scoring import ResultCache, Scorer
 from roleplay.signals import SignalKind
+from roleplay.slots import ReplyGate
 from roleplay.store import SqliteStore
 from roleplay.transcript import Transcript, Turn
 
