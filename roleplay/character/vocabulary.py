@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from roleplay.errors import ConfigError
+from roleplay.yamlfile import YamlKind, joined
 
 DIRECTORY = Path(__file__).parent
 
@@ -78,6 +78,26 @@ def _compile(path: Path, pattern: str, flags: int = re.IGNORECASE) -> re.Pattern
                           f"({err}); fix it in {path}") from None
 
 
+# Read through the project's one YAML loader, so a broken file is named with its line, field
+# and fix like every other file (FILE:LINE: FIELD: what; fix).
+_VOCABULARY: YamlKind[_File] = YamlKind(
+    _File, noun="character vocabulary", error=joined(ConfigError),
+    empty_fix="add pattern lists such as `ai:` and `agent:` (see roleplay/character/en.yaml)",
+    top_fix="start with pattern lists such as `ai:` and `agent:`",
+    hint="see the docstring of roleplay/character/vocabulary.py")
+
+
+class _Foreign(RootModel[dict[str, str]]):
+    """`foreign.yaml`: a language code and its function words, separated by spaces."""
+
+
+_FOREIGN: YamlKind[_Foreign] = YamlKind(
+    _Foreign, noun="foreign-words file", error=joined(ConfigError),
+    empty_fix="add a line such as `de: ich bin nicht`",
+    top_fix="write one `code: words` line per language",
+    hint="see the comment at the top of roleplay/character/foreign.yaml")
+
+
 @cache
 def load_vocabulary(directory: Path = DIRECTORY) -> Vocabulary:
     """Read and compile every `<language>.yaml` of `directory`; ConfigError names a bad file."""
@@ -86,10 +106,7 @@ def load_vocabulary(directory: Path = DIRECTORY) -> Vocabulary:
     rung: dict[str, dict[str, list[re.Pattern[str]]]] = {}
     names: list[re.Pattern[str]] = []
     for path in sorted(directory.glob("??.yaml")):
-        try:
-            data = _File.model_validate(yaml.safe_load(path.read_text("utf-8")) or {})
-        except (yaml.YAMLError, ValueError) as err:
-            raise ConfigError(f"{path}: not a character vocabulary ({err})") from None
+        data = _VOCABULARY.read(path).model
         language = path.stem
         for kind in KINDS:
             patterns[kind] += [(language, _compile(path, p)) for p in getattr(data, kind)]
@@ -98,10 +115,7 @@ def load_vocabulary(directory: Path = DIRECTORY) -> Vocabulary:
         rung[language] = {kind: [_compile(path, p) for p in getattr(data.rung, kind)]
                           for kind in ("relief", "sarcasm", "anger")}
     foreign_file = directory / FOREIGN
-    try:
-        raw = yaml.safe_load(foreign_file.read_text("utf-8")) if foreign_file.exists() else {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{foreign_file}: not YAML ({err})") from None
-    foreign = {str(lang): frozenset(str(words).split()) for lang, words in (raw or {}).items()}
+    raw = _FOREIGN.read(foreign_file).model.root if foreign_file.exists() else {}
+    foreign = {lang: frozenset(words.split()) for lang, words in raw.items()}
     return Vocabulary(patterns=patterns, labels=tuple(dict.fromkeys(labels)), rung=rung,
                       names=names, foreign=foreign)
