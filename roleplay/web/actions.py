@@ -332,6 +332,17 @@ class WebApp:
         except RoleplayError as err:
             yield self.call_view(session, error=str(err), keep_text=text)
             return
+        except Exception as err:
+            # A bug of ours must not leave the page on "…" with Send disabled: Gradio would
+            # show a toast that vanishes and the call would look frozen. The trainee gets the
+            # same way on as after a backend failure; the log gets the traceback.
+            log.exception("the reply in session %s failed", session.session_id)
+            kept = "" if saved or session.transcript.awaiting_reply else text
+            yield self.call_view(session, keep_text=kept, error=(
+                f"The customer could not answer because of an error on our side "
+                f"({type(err).__name__}); your line is saved: press Retry, and if it happens "
+                "again tell whoever runs this app (the server log has the details)."))
+            return
         yield self.call_view(session)
 
     # --- reports -------------------------------------------------------------------------

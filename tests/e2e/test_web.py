@@ -13,10 +13,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2e_support import REPLY_MS, REPORT_MS, USERS, Server, Visit, record_timing, screenshot
+from e2e_support import (
+    ARTIFACTS,
+    REPLY_MS,
+    REPORT_MS,
+    USERS,
+    Server,
+    Visit,
+    record_timing,
+    screenshot,
+)
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.e2e
 
@@ -43,19 +53,51 @@ WATCH_STREAM = """() => {
 def reply_done(page: Page, bots_before: int, chat: str = "#chat", send: str = "#send",
                error: str = "#call-error") -> None:
     """Wait until the customer's next reply is complete (or an error is shown)."""
-    state = page.wait_for_function(
-        """([chat, send, error, before]) => {
-             const err = document.querySelector(error);
-             // An error box, not the notice of a reply waiting for a model slot.
-             if (err && err.offsetParent !== null && err.querySelector('.rp-error')) return 'error';
-             const bots = document.querySelectorAll(chat + ' [data-testid="bot"]');
-             const last = bots[bots.length - 1];
-             const done = bots.length > before && !document.querySelector(send).disabled
-                          && last.textContent.trim() !== '…';
-             return done ? 'done' : false;
-           }""", arg=[chat, send, error, bots_before], timeout=REPLY_MS).json_value()
+    try:
+        state = page.wait_for_function(
+            """([chat, send, error, before]) => {
+                 const err = document.querySelector(error);
+                 // An error box, not the notice of a reply waiting for a model slot.
+                 if (err && err.offsetParent !== null && err.querySelector('.rp-error'))
+                   return 'error';
+                 // Gradio's own toast: a handler failed outside the app's error handling.
+                 if (document.querySelector('.toast-body.error')) return 'toast';
+                 const bots = document.querySelectorAll(chat + ' [data-testid="bot"]');
+                 const last = bots[bots.length - 1];
+                 const done = bots.length > before && !document.querySelector(send).disabled
+                              && last.textContent.trim() !== '…';
+                 return done ? 'done' : false;
+               }""", arg=[chat, send, error, bots_before], timeout=REPLY_MS).json_value()
+    except PlaywrightTimeout:
+        pytest.fail(f"no reply within {REPLY_MS / 1000:g} s; the page: "
+                    + json.dumps(page_state(page, chat, send, error)) + "\nserver log:\n"
+                    + server_log_tail())
     if state == "error":
         pytest.fail("the page showed an error: " + page.locator(error).inner_text())
+    if state == "toast":
+        pytest.fail("Gradio showed an error toast: "
+                    + page.locator(".toast-body.error").first.inner_text()
+                    + "\nserver log:\n" + server_log_tail())
+
+
+def page_state(page: Page, chat: str, send: str, error: str) -> dict[str, object]:
+    """What a stuck reply looks like on the page, for the failure message."""
+    return page.evaluate(
+        """([chat, send, error]) => {
+             const bots = document.querySelectorAll(chat + ' [data-testid="bot"]');
+             const box = document.querySelector('#message textarea');
+             return {bots: bots.length,
+                     last_bot: bots.length ? bots[bots.length - 1].textContent.slice(0, 200) : null,
+                     send_disabled: document.querySelector(send).disabled,
+                     box: box ? box.value : null,
+                     error: (document.querySelector(error) || {}).textContent || null,
+                     toasts: [...document.querySelectorAll('.toast-body')].map(t => t.textContent)};
+           }""", [chat, send, error])
+
+
+def server_log_tail(lines: int = 60) -> str:
+    log = ARTIFACTS / "e2e-server.log"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
 
 
 def say(page: Page, text: str) -> str:

@@ -349,3 +349,23 @@ def test_a_broken_persona_file_is_reported_by_name_and_the_others_stay(
     assert "broken.yaml" in html and str(personas_dir) not in html
     assert "Traceback" not in html and "Error" not in html
     assert app.start("late-parcel", ANN).transcript.turns
+
+
+def test_a_bug_in_the_reply_path_shows_an_error_and_frees_the_call(
+        store: SqliteStore, personas_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # An exception that is not a RoleplayError used to end the Gradio handler with a toast,
+    # leaving "…" in the chat and Send disabled: the call looked frozen for good.
+    app, engine = make_app(store, personas_dir, tmp_path)
+    session = app.start("late-parcel", ANN)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(engine.appraiser, "appraise", broken)
+    last = list(app.say(session, "Let me check that for you.", ANN))[-1]
+    assert last.error and "error on our side (ZeroDivisionError)" in last.error
+    assert not last.busy and last.keep_text == "Let me check that for you."
+    monkeypatch.undo()
+    done = list(app.say(session, "Let me check that for you.", ANN))[-1]
+    assert done.error is None and not done.busy
