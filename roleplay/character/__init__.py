@@ -22,8 +22,9 @@ from functools import cached_property
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from roleplay.character.persona_text import persona_problem
 from roleplay.character.rung import fact_problem, rung_problem
-from roleplay.character.vocabulary import KINDS, load_vocabulary
+from roleplay.character.vocabulary import KINDS, OWN_LANGUAGE_ONLY, load_vocabulary
 from roleplay.language import common_share, detect_language, language_name
 from roleplay.mood import Rung
 from roleplay.signals import SignalKind, detect
@@ -51,6 +52,7 @@ _STAGE = re.compile(r"\((?:[^()\s]+\s+){4,}[^()]*\)")
 _CUE = re.compile(r"(?<=\S)\s*\((?=[^()\d]*[^\W\d_])[^()\d]{2,}\)|\*[^*\d]{3,}\*|\[[^\]\d]{3,}\]")
 _LEADING_CUE = re.compile(r"^\s*\([^()]*\)")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_DOUBLED = re.compile(r"\b([^\W\d_]{5,})\s+\1\b", re.IGNORECASE)
 
 SHINGLE = 6
 """Words in a row that, found in both the reply and the instructions, count as an echo."""
@@ -87,7 +89,8 @@ SOFT_KINDS = frozenset({"rung", "fact"})
 """Verdict kinds the engine regenerates for but, when every attempt has one, still shows."""
 
 # A pattern list of the vocabulary files -> the verdict kind it gives.
-_KIND_OF = {"ai": "ai", "agent": "agent", "modes": "mode", "echo": "echo", "narration": "echo"}
+_KIND_OF = {"ai": "ai", "agent": "agent", "modes": "mode", "echo": "echo", "narration": "echo",
+            "broken": "junk"}
 
 
 def shingles(text: str, size: int = SHINGLE) -> set[tuple[str, ...]]:
@@ -147,7 +150,9 @@ class CharacterCheck:
             return Verdict("agent", "the reply starts with the agent's label")
         vocabulary = load_vocabulary()
         for kind in KINDS:
-            for _, pattern in vocabulary.patterns[kind]:
+            for language, pattern in vocabulary.patterns[kind]:
+                if kind in OWN_LANGUAGE_ONLY and language != self.language:
+                    continue
                 hit = pattern.search(text)
                 if hit:
                     return Verdict(_KIND_OF[kind], f'"{hit.group(0).strip()}"')
@@ -168,6 +173,9 @@ class CharacterCheck:
             return Verdict("junk", junk)
         if _STAGE.search(text) or _CUE.search(_LEADING_CUE.sub("", text)):
             return Verdict("echo", "writes a stage direction")
+        topic = _taken_up(text, self.heard)
+        if topic:
+            return Verdict("mode", f'goes along with the request about "{topic}"')
         # Mid-reply only once enough words are in to tell a copy from a shared opening.
         if (final or len(_words(text)) >= 8) and any(near_copy(text, line)
                                                      for line in self.heard):
@@ -201,6 +209,9 @@ class CharacterCheck:
                                        f"{language_name(self.language)}")
         if self.persona is None:
             return None
+        read_out = persona_problem(text, self.persona, self.heard)
+        if read_out:
+            return Verdict(*read_out)
         said_before = [*self.said, *self.heard]
         problem = rung_problem(text, self.rung, self.persona)
         if problem:
@@ -220,6 +231,22 @@ def _foreign(text: str) -> str | None:
     return None
 
 
+def _taken_up(text: str, heard: frozenset[str]) -> str | None:
+    # "Write me a poem about the sea" is answered with the problem, never with the sea; the
+    # subject's first letters stand for its inflected forms ("merestä" -> "meren").
+    said = _words(text)
+    for line in heard:
+        for pattern in load_vocabulary().requests:
+            m = pattern.search(line)
+            if not m:
+                continue
+            topic = m.group("topic").lower()
+            stem = topic[:max(3, min(len(topic) - 3, 4))]
+            if any(w.startswith(stem) for w in said):
+                return topic
+    return None
+
+
 def _junk(text: str) -> str | None:
     if _FOREIGN_SCRIPT.search(text):
         return "switched to another script"
@@ -230,6 +257,11 @@ def _junk(text: str) -> str | None:
     for i in range(len(words) - 3):
         if len(set(words[i:i + 4])) == 1:
             return f'repeats "{words[i]}"'
+    # A long word twice with nothing between ("sähköä sähköä") is a stutter of the model;
+    # people double short words ("no no", "very very") or pause ("Hello? Hello?").
+    doubled = _DOUBLED.search(text)
+    if doubled:
+        return f'says "{doubled.group(1)}" twice in a row'
     if len(words) >= 16 and len(set(words)) / len(words) < 0.35:
         return "repeats itself"
     return None
