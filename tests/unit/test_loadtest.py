@@ -10,43 +10,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_engine import FakeEngine, fake_evaluate
+from _served import serve_fake
 
 from roleplay import cli
 from roleplay.config import Settings
 from roleplay.errors import ConfigError
 from roleplay.loadtest import Trainee, TurnResult, check_loopback, percentile, run_level, verify
-from roleplay.report import render_markdown
 from roleplay.standin import LINES, MODEL_ID, StandInServer
 from roleplay.store import SqliteStore
 from roleplay.transcript import Turn
-from roleplay.web.app import build_app, launch_app
-
-MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
-    encoding="utf-8")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SqliteStore]]:
-    tmp = tmp_path_factory.mktemp("loadtest")
-    personas = tmp / "personas"
-    personas.mkdir()
-    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
-    store = SqliteStore(tmp / "db.sqlite3")
-    settings = Settings(personas_dir=personas, port=free_port())
-    demo = build_app(FakeEngine(store), store, personas, settings, fake_evaluate,
-                     render_markdown, files_dir=tmp / "files")
-    launch_app(demo, settings, block=False)
-    try:
-        yield f"http://127.0.0.1:{settings.port}/", store
-    finally:
-        demo.close()
+    with serve_fake(tmp_path_factory.mktemp("loadtest")) as app:
+        yield app.url, app.store
 
 
 def test_trainees_at_once_through_the_api_lose_and_misplace_nothing(

@@ -7,50 +7,26 @@ what the browser shows when the engine fails, with the engine told to fail.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_engine import FakeEngine, fake_evaluate
+from _served import MINIMAL, scenario, serve_fake
+from fake_engine import FakeEngine
 from playwright.sync_api import Browser, Page, expect
 
-from roleplay.config import Settings
-from roleplay.report import render_markdown
 from roleplay.store import SqliteStore
-from roleplay.web.app import build_app, launch_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
-    encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeEngine, SqliteStore]]:
-    tmp = tmp_path_factory.mktemp("browser")
-    personas = tmp / "personas"
-    personas.mkdir()
-    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
-    (personas / "lost-parcel.yaml").write_text(
-        MINIMAL.replace("id: late-parcel", "id: lost-parcel").replace(
-            "The parcel is late", "The parcel is lost"), encoding="utf-8")
+    lost = scenario("lost-parcel").replace("The parcel is late", "The parcel is lost")
     # A broken file beside them, in every test here: it must never take the others down.
-    (personas / "broken.yaml").write_bytes(MINIMAL.replace("id: late-parcel", "id: broken")
-                                           .encode("utf-8").replace(b"title:", b"ti\x00tle:"))
-    store = SqliteStore(tmp / "db.sqlite3")
-    engine = FakeEngine(store)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    settings = Settings(personas_dir=personas, port=port)
-    demo = build_app(engine, store, personas, settings, fake_evaluate, render_markdown,
-                     files_dir=tmp / "files")
-    launch_app(demo, settings, None, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/", engine, store
-    finally:
-        demo.close()
+    broken = scenario("broken").encode("utf-8").replace(b"title:", b"ti\x00tle:")
+    with serve_fake(tmp_path_factory.mktemp("browser"),
+                    {"late-parcel": MINIMAL, "lost-parcel": lost, "broken": broken}) as served:
+        yield served.url, served.engine, served.store
 
 
 @pytest.fixture(scope="module")

@@ -5,45 +5,26 @@ Try it shows both mood paths and the customer's replies to the rewrite."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_engine import REPLIES, FakeEngine, fake_evaluate
+from _served import serve_fake
+from fake_engine import REPLIES
 from playwright.sync_api import Browser, Page, expect
 
-from roleplay.config import Settings
-from roleplay.report import render_markdown
 from roleplay.store import SqliteStore
-from roleplay.web.app import build_app, launch_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
-    encoding="utf-8")
 FIRST, SECOND = "Let me look into it.", "That is not my problem."
 AGAIN = "I'm sorry, I'll sort this out for you today."
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SqliteStore]]:
-    tmp = tmp_path_factory.mktemp("branches")
-    personas = tmp / "personas"
-    personas.mkdir()
-    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
-    store = SqliteStore(tmp / "db.sqlite3")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    settings = Settings(personas_dir=personas, port=port)
-    demo = build_app(FakeEngine(store), store, personas, settings, fake_evaluate,
-                     render_markdown, files_dir=tmp / "files")
-    launch_app(demo, settings, None, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/", store
-    finally:
-        demo.close()
+    with serve_fake(tmp_path_factory.mktemp("branches")) as served:
+        yield served.url, served.store
 
 
 @pytest.fixture

@@ -5,64 +5,36 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
 import pytest
-from fake_engine import FakeEngine, fake_evaluate
+from _served import Served, scenario, serve_fake
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from roleplay.coaching.xapi import statements
-from roleplay.config import Settings
-from roleplay.report import render_markdown
-from roleplay.store import SqliteStore
 from roleplay.users import User, Users, hash_password
 from roleplay.web.actions import Identity
-from roleplay.web.app import Page as AppPage
-from roleplay.web.app import build_app, launch_app
 
 DATA = Path(__file__).parent / "data"
-MINIMAL = (DATA / "personas" / "valid" / "minimal.yaml").read_text(encoding="utf-8")
 PASSWORD = "right-password"
 ANN, BOB, CY = (Identity(n, "trainee") for n in ("ann", "bob", "cy"))
 TESS = Identity("tess", "trainer")
 
 
-@dataclass
-class Served:
-    url: str
-    store: SqliteStore
-    demo: AppPage
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    tmp = tmp_path_factory.mktemp("coaching")
-    personas = tmp / "personas"
-    personas.mkdir()
-    for scenario in ("late-parcel", "lost-parcel"):  # the second one is assessed
-        (personas / f"{scenario}.yaml").write_text(
-            MINIMAL.replace("id: late-parcel", f"id: {scenario}"), encoding="utf-8")
-    store = SqliteStore(tmp / "db.sqlite3")
     hashed = hash_password(PASSWORD)
     users = Users([User(name=n, password=hashed, role="trainer" if n == "tess" else "trainee")
                    for n in ("ann", "bob", "cy", "tess")])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    settings = Settings(personas_dir=personas, port=port, host="127.0.0.1")
-    demo = build_app(FakeEngine(store), store, personas, settings, fake_evaluate,
-                     render_markdown, users, files_dir=tmp / "files")
-    launch_app(demo, settings, users, block=False)
-    try:
-        yield Served(f"http://127.0.0.1:{port}/", store, demo)
-    finally:
-        demo.close()
+    # The second scenario is the assessed one.
+    with serve_fake(tmp_path_factory.mktemp("coaching"),
+                    {s: scenario(s) for s in ("late-parcel", "lost-parcel")},
+                    users=users) as app:
+        yield app
 
 
 def call(served: Served, who: Identity, lines: list[str], persona: str = "late-parcel") -> str:

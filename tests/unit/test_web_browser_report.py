@@ -7,24 +7,16 @@ score on the page, so the score cannot have waited for the advice.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fake_engine import FakeEngine, FakeScorer, fake_evaluate
+from _served import Served, serve_fake
+from fake_engine import FakeEngine, FakeScorer
 from playwright.sync_api import Browser, Page, expect
-
-from roleplay.config import Settings
-from roleplay.report import render_markdown
-from roleplay.store import SqliteStore
-from roleplay.web.app import build_app, launch_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
-    encoding="utf-8")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 REPLIES = ("Fine. What happens now?", "Right. And when exactly?", "Okay. I am listening.",
            "So it was my fault, was it?", "Soon is not a time.", "Fine. Goodbye then.")
@@ -36,35 +28,16 @@ LINES = ("Oh no, Maria, three days late with a birthday coming up, I'd be upset 
          "Thanks for calling.")
 
 
-@dataclass
-class Served:
-    url: str
-    store: SqliteStore
-    scorer: FakeScorer
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    tmp = tmp_path_factory.mktemp("browser-report")
-    personas = tmp / "personas"
-    personas.mkdir()
-    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
-    store = SqliteStore(tmp / "db.sqlite3")
-    engine = FakeEngine(store, replies=REPLIES)
-    scorer = FakeScorer(store)
-    engine.on_reply = scorer.prepare  # as app_from_settings wires the real Scorer
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    settings = Settings(personas_dir=personas, port=port)
-    demo = build_app(engine, store, personas, settings, fake_evaluate, render_markdown,
-                     files_dir=tmp / "files", scorer=scorer)
-    launch_app(demo, settings, None, block=False)
-    try:
-        yield Served(f"http://127.0.0.1:{port}/", store, scorer)
-    finally:
-        scorer.release.set()  # never leave a worker thread waiting
-        demo.close()
+    with serve_fake(tmp_path_factory.mktemp("browser-report"), scorer=FakeScorer,
+                    engine=lambda store: FakeEngine(store, replies=REPLIES)) as app:
+        assert isinstance(app.scorer, FakeScorer)
+        app.engine.on_reply = app.scorer.prepare  # as app_from_settings wires the real Scorer
+        try:
+            yield app
+        finally:
+            app.scorer.release.set()  # never leave a worker thread waiting
 
 
 @pytest.fixture

@@ -5,63 +5,32 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import socket
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import httpx
 import pytest
-from fake_engine import FakeEngine, fake_evaluate
+from _served import MINIMAL, Served, serve_fake
+from fake_engine import FakeEngine
 from gradio_client import Client
 from playwright.sync_api import Browser, Page, expect
 
-from roleplay.config import Settings
-from roleplay.report import render_markdown
-from roleplay.store import SqliteStore
 from roleplay.users import User, Users, hash_password
 from roleplay.web.actions import Identity, NotAllowed, WebApp
-from roleplay.web.app import Page as AppPage
-from roleplay.web.app import build_app, launch_app
 from roleplay.web.gate import LoginThrottle
 
-MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
-    encoding="utf-8")
 PASSWORD = "right-password"
 SESSION_ID = re.compile(r"^[0-9a-f]{12}$")
 
 
-@dataclass
-class Served:
-    url: str
-    store: SqliteStore
-    demo: AppPage
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def serve(tmp: Path, login: bool, throttle: LoginThrottle | None = None) -> Served:
-    personas = tmp / "personas"
-    personas.mkdir(exist_ok=True)
-    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
-    store = SqliteStore(tmp / "db.sqlite3")
     hashed = hash_password(PASSWORD)
     users = Users([User(name=n, password=hashed, role="trainer" if n == "tess" else "trainee")
                    for n in ("ann", "bob", "tess", "mal", "eve")]) if login else None
-    settings = Settings(personas_dir=personas, port=free_port(), host="127.0.0.1")
-    demo = build_app(FakeEngine(store), store, personas, settings, fake_evaluate,
-                     render_markdown, users, files_dir=tmp / "files")
-    # No waits between failures here: the waits are tested on the throttle's own clock.
-    launch_app(demo, settings, users, block=False,
-               throttle=throttle or LoginThrottle(delay=0))
-    return Served(f"http://127.0.0.1:{settings.port}/", store, demo)
+    return serve_fake(tmp, users=users, throttle=throttle)
 
 
 @pytest.fixture(scope="module")

@@ -7,52 +7,30 @@ the trainer endpoints directly, the way a curious trainee with the API docs coul
 from __future__ import annotations
 
 import html
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
 import httpx
 import pytest
-from fake_engine import FakeEngine, fake_evaluate
+from _served import MINIMAL, serve_fake
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from roleplay.config import Settings
-from roleplay.report import render_markdown
-from roleplay.store import SqliteStore
 from roleplay.users import User, Users, hash_password
-from roleplay.web.app import HANDLERS, build_app, launch_app
+from roleplay.web.app import HANDLERS
 
-MINIMAL = (Path(__file__).parent / "data" / "personas" / "valid" / "minimal.yaml").read_text(
-    encoding="utf-8")
 NEW = MINIMAL.replace("id: late-parcel", "id: brand-new")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, gr.Blocks]]:
-    tmp = tmp_path_factory.mktemp("served")
-    personas = tmp / "personas"
-    personas.mkdir()
-    (personas / "late-parcel.yaml").write_text(MINIMAL, encoding="utf-8")
-    (personas / "draft.yaml").write_bytes(b"id: draft\x00\n")
-    store = SqliteStore(tmp / "db.sqlite3")
     users = Users([User(name="ann", password=hash_password("ann-pw")),
                    User(name="tess", password=hash_password("tess-pw"), role="trainer")])
-    settings = Settings(personas_dir=personas, port=free_port(), concurrency=3)
-    demo = build_app(FakeEngine(store), store, personas, settings, fake_evaluate,
-                     render_markdown, users, files_dir=tmp / "files")
-    launch_app(demo, settings, users, block=False)
-    try:
-        yield f"http://127.0.0.1:{settings.port}/", personas, demo
-    finally:
-        demo.close()
+    with serve_fake(tmp_path_factory.mktemp("served"),
+                    {"late-parcel": MINIMAL, "draft": b"id: draft\x00\n"},
+                    users=users, concurrency=3) as app:
+        yield app.url, app.personas, app.demo
 
 
 def test_nothing_is_served_without_login(served: tuple[str, Path, gr.Blocks]) -> None:
