@@ -58,6 +58,9 @@ SHINGLE = 6
 """Words in a row that, found in both the reply and the instructions, count as an echo."""
 
 
+LOOP = 8
+"""Words in a row that, found twice in one reply, make it a loop."""
+
 LANGUAGE_EVIDENCE = 3.0
 """Common-word evidence (roleplay.language) another language needs to count as the reply's."""
 
@@ -262,6 +265,12 @@ def _junk(text: str) -> str | None:
     doubled = _DOUBLED.search(text)
     if doubled:
         return f'says "{doubled.group(1)}" twice in a row'
+    # A run of LOOP words said twice is the model looping ("Jeg er ikke riktig! Jeg har
+    # sikkert gjort noe feil! Jeg er ikke riktig! ..."); one short shout three times ("I am
+    # leaving! I am leaving! I am leaving!") is not that long.
+    runs = [tuple(words[i:i + LOOP]) for i in range(len(words) - LOOP + 1)]
+    if len(set(runs)) < len(runs):
+        return "says the same words twice over"
     if len(words) >= 16 and len(set(words)) / len(words) < 0.35:
         return "repeats itself"
     return None

@@ -8,14 +8,15 @@ sentence of the wants, word for word), "raportti läpi yhdessä askel askeleelta
 company's offer, made by the customer). A customer says what they want in their own words
 ("I want a firm arrival time"), so only these three shapes count:
 
-- a run of `THIRD` words of the situation or the wants that holds the customer's first name
-  or a third-person pronoun of the persona's language (`third_person` in the vocabulary);
+- a run of `THIRD` words of the situation, the wants or the facts that holds the customer's
+  first name or a third-person pronoun of the persona's language (`third_person` in the
+  vocabulary): "Administrators teica, ka viņa ..." is the fact about Ilze, not Ilze speaking;
 - a whole sentence of the situation or the wants, at least `RECITED` words, word for word;
 - a run of `OFFERED` words of an offer (`policy.may_offer`, `must_not_offer`).
 
-Words the customer may say are never counted: the opening, the rung examples and the facts
-(the customer's own lines and knowledge), and whatever the agent said in the call (a
-customer takes an offer up: "a written guide by email? Fine.").
+Words the customer may say are never counted: the opening and the rung examples (the
+customer's own lines), the facts for the offer rule (what the customer knows), and whatever
+the agent said in the call (a customer takes an offer up: "a written guide by email? Fine.").
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _grams(found: list[str], size: int) -> set[tuple[str, ...]]:
 def _spoken(persona: Persona, heard: Iterable[str], size: int) -> set[tuple[str, ...]]:
     """Runs of `size` words the customer may say: their own lines, facts, the agent's words."""
     r = persona.rungs
-    lines = [persona.opening, *persona.customer.facts, *heard,
+    lines = [persona.opening, *heard,
              *(e for rung in (r.calm, r.passive_angry, r.escalated_angry, r.cursing)
                for e in rung.examples)]
     return set().union(*(_grams(_words(line), size) for line in lines))
@@ -60,10 +61,11 @@ def persona_problem(text: str, persona: Persona, heard: Iterable[str] = ()
     heard = list(heard)
     said = _words(text)
     described = [persona.customer.situation, persona.customer.wants]
+    c = persona.customer
     third = set(load_vocabulary().third_person.get(persona.language, ()))
     third.add(persona.customer.name.split()[0].lower())
     runs = _grams(said, THIRD) - _spoken(persona, heard, THIRD)
-    for part in described:
+    for part in [*described, *c.facts]:
         hit = next((g for g in sorted(runs & _grams(_words(part), THIRD)) if third & set(g)),
                    None)
         if hit:
@@ -74,7 +76,7 @@ def persona_problem(text: str, persona: Persona, heard: Iterable[str] = ()
             mine = _words(sentence)
             if len(mine) >= RECITED and f" {' '.join(mine)} " in f" {joined} ":
                 return "echo", f'reads out the persona file: "{sentence.strip()}"'
-    runs = _grams(said, OFFERED) - _spoken(persona, heard, OFFERED)
+    runs = _grams(said, OFFERED) - _spoken(persona, [*heard, *c.facts], OFFERED)
     for offer in [*persona.policy.may_offer, *persona.policy.must_not_offer]:
         hit = next(iter(sorted(runs & _grams(_words(offer), OFFERED))), None)
         if hit:

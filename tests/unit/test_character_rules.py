@@ -124,3 +124,47 @@ def test_finnish_that_only_resembles_the_broken_forms_passes(reply: str) -> None
 def test_a_long_word_doubled_is_junk_but_short_words_and_pauses_are_speech() -> None:
     assert _kind("Laskua laskua tammikuulta?", "fi") == "junk"
     assert _kind("No no, not again! Hello? Hello? Is anyone there?") is None
+
+
+def test_a_run_of_words_said_twice_in_one_reply_is_a_loop_but_a_short_shout_is_not() -> None:
+    loop = "Nem értem, mit mond! Hol van a szerelő? Nem értem, mit mond! Hol van a szerelő?"
+    assert _kind(loop, "hu") == "junk"
+    assert _kind("I am leaving! I am leaving! I am leaving!") is None
+
+
+@pytest.mark.parametrize("reply, language", [
+    ("The technician is late again. I understand that you're angry.", "en"),
+    ("Ymmärrän, että olet turhautunut.", "fi"),
+    ("Es saprotu, ka jūs esat dusmīgs.", "lv"),
+    ("A szerelő megint késik! Megértem, hogy dühös.", "hu"),
+    ("Jeg forstår at du er frustrert.", "no"),
+])
+def test_naming_the_other_sides_feelings_is_the_agents_line(reply: str, language: str) -> None:
+    assert _kind(reply, language) == "agent"
+
+
+@pytest.mark.parametrize("reply", [
+    "Of course I'm angry, I've waited six hours!",
+    "Jeg er sint fordi ingen har skrevet ned noe!",
+])
+def test_the_customer_naming_their_own_anger_stays_in_character(reply: str) -> None:
+    language = "no" if reply.startswith("Jeg") else "en"
+    assert _kind(reply, language) is None
+
+
+def test_a_fact_read_out_in_the_third_person_is_narration() -> None:
+    # galda-rezervacija's fact: "Administrators teica, ka viņa droši vien pati kļūdījusies".
+    assert _kind("Jūsu administrators teica, ka viņa droši vien kļūdījusies!",
+                 persona_id="galda-rezervacija") == "echo"
+    assert _kind("Jūsu administrators teica, ka es droši vien kļūdījos!",
+                 persona_id="galda-rezervacija") is None
+
+
+@pytest.mark.parametrize("reply, language, broken", [
+    ("Man es gaidu jau stundu.", "lv", True),
+    ("Man, es gaidu jau stundu!", "lv", False),
+    ("Jeg tar ansvar for å kjøkkenet i dag!", "no", True),
+    ("Jeg trenger en bil for å levere kjøkkenet i dag!", "no", False),
+])
+def test_broken_latvian_and_norwegian_is_junk(reply: str, language: str, broken: bool) -> None:
+    assert (_kind(reply, language) == "junk") is broken
