@@ -168,3 +168,8 @@ def test_a_fact_read_out_in_the_third_person_is_narration() -> None:
 ])
 def test_broken_latvian_and_norwegian_is_junk(reply: str, language: str, broken: bool) -> None:
     assert (_kind(reply, language) == "junk") is broken
+
+
+def test_a_finnish_sentence_opening_with_han_narrates_the_customer() -> None:
+    assert _kind("Lasku on väärin. Hän soitti jo kahdesti.", "fi") == "echo"
+    assert _kind("Asentaja lupasi tulla, mutta ei tullut. Soitin jo kahdesti!", "fi") is None
