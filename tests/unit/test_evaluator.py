@@ -302,6 +302,44 @@ def test_a_missing_move_is_a_violation_only_when_the_model_check_says_no(rubric:
     assert status(off, "clear_next_step") == "violated"
 
 
+def test_a_promised_time_or_follow_up_keeps_a_no_to_the_next_step_at_partly(
+        rubric: Rubric) -> None:
+    # The check said no to good calls that ended on "you'll have them Thursday before 12" or
+    # a case number; a quotable time or follow-up is no evidence that no step was given.
+    judge, _ = make_judge(check=lambda prompt: logprob_answer(0.1))
+    timed = call("My parcel never arrived.", "Right. What is the order number?",
+                 "It's 4471.", "That's on us. A new one is with you by 3 pm tomorrow.")
+    report = evaluate(timed, rubric, judge=judge)
+    assert status(report, "clear_next_step") == "partly"
+    assert any("by 3 pm" in ev.quote for ev in result(report, "clear_next_step").evidence)
+    recorded = call("My parcel never arrived.", "Right. What is the order number?",
+                    "It's 4471.", "Noted. Your case number is 4471.")
+    assert status(evaluate(recorded, rubric, judge=judge), "clear_next_step") == "partly"
+    # Neither a time nor a follow-up, and the check says no to every turn: violated.
+    assert status(evaluate(PLAIN, rubric, judge=judge), "clear_next_step") == "violated"
+
+
+def test_an_urgent_customer_told_at_some_point_is_a_violation_of_urgency(
+        rubric: Rubric) -> None:
+    # Not hearing urgency is partly at most, so this principle had nothing that could make
+    # it violated (recall 0); vague timing or a brush-off to an urgent customer is quotable.
+    vague = call("Our card terminals are down and we're losing sales every minute!",
+                 "Thanks for calling. Someone will get back to you at some point today.")
+    report = evaluate(vague, rubric)
+    assert status(report, "acknowledge_urgency") == "violated"
+    assert result(report, "acknowledge_urgency").evidence[0].turn == 1
+    assert result(report, "acknowledge_urgency").evidence[0].quote == "Someone will get back to you"
+    # The same words to a customer who is not in a hurry are not about urgency.
+    calm = call("My new card should arrive this month, any news?",
+                "Thanks for calling. Someone will get back to you at some point today.")
+    assert status(evaluate(calm, rubric), "acknowledge_urgency") == "not_applicable"
+    # Owned in the same turn, the vague word is excused.
+    owned = call("Our card terminals are down and we're losing sales every minute!",
+                 "I know this can't wait, it's top priority; someone will get back to you "
+                 "at some point today with the cause.")
+    assert status(evaluate(owned, rubric), "acknowledge_urgency") == "met"
+
+
 def test_calibrated_threshold_is_used(rubric: Rubric) -> None:
     judge, _ = make_judge(check=lambda prompt: logprob_answer(0.7),
                           thresholds={"empathy": 0.8, "next_step": 0.6})
