@@ -52,6 +52,10 @@ _STAGE = re.compile(r"\((?:[^()\s]+\s+){4,}[^()]*\)")
 _CUE = re.compile(r"(?<=\S)\s*\((?=[^()\d]*[^\W\d_])[^()\d]{2,}\)|\*[^*\d]{3,}\*|\[[^\]\d]{3,}\]")
 _LEADING_CUE = re.compile(r"^\s*\([^()]*\)")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+# A sentence that opens with one capitalised word and a colon is another speaker's line,
+# whatever the name ("Sari: ...", "Ügyintéző: ..."); a customer's colon comes later in the
+# sentence ("I have one question: when?", "The problem: nobody came"). "9:40" has no word.
+_HEADING = re.compile(r"(?:^|(?<=[.!?] ))[^\W\d_a-zäöåæøüõéáíóúőűāēīūčšžķļņģ][^\W\d_]*:\s")
 _DOUBLED = re.compile(r"\b([^\W\d_]{5,})\s+\1\b", re.IGNORECASE)
 
 SHINGLE = 6
@@ -159,7 +163,7 @@ class CharacterCheck:
                 hit = pattern.search(text)
                 if hit:
                     return Verdict(_KIND_OF[kind], f'"{hit.group(0).strip()}"')
-        label = self._labels.search(text)
+        label = self._labels.search(text) or _HEADING.search(text)
         if label:
             return Verdict("agent", f'a speaker label inside the reply: "{label.group(0).strip()}"')
         if self.instructions:

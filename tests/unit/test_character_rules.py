@@ -173,3 +173,14 @@ def test_broken_latvian_and_norwegian_is_junk(reply: str, language: str, broken:
 def test_a_finnish_sentence_opening_with_han_narrates_the_customer() -> None:
     assert _kind("Lasku on väärin. Hän soitti jo kahdesti.", "fi") == "echo"
     assert _kind("Asentaja lupasi tulla, mutta ei tullut. Soitin jo kahdesti!", "fi") is None
+
+
+@pytest.mark.parametrize("reply, label", [
+    ("Where is he? Harold: I took the day off for this.", True),
+    ("Ügyintéző: Miben segíthetek?", True),
+    ("I have one question: when does he come?", False),
+    ("The problem: nobody came. Since 9:40 nothing works!", False),
+])
+def test_any_name_and_a_colon_opening_a_sentence_is_a_speaker_label(reply: str,
+                                                                    label: bool) -> None:
+    assert (_kind(reply) == "agent") is label
