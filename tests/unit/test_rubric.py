@@ -65,6 +65,18 @@ def test_issue_sources_are_cited_where_the_issue_says() -> None:
     assert "001" in prefix["customer_at_centre"]
 
 
+def test_every_principle_violated_when_missing_can_be_violated_on_quotable_evidence() -> None:
+    # A move not heard is `partly` at most (issue 15); what can make a principle `violated`
+    # is a harmful move (a quote) or its model check saying no to every turn. A principle
+    # the rubric calls violated when missing, with neither, can never be violated:
+    # acknowledge_urgency had recall 0 that way. (follow_up and learning_style are partly
+    # when missing by design.)
+    for principle in load_rubric(RUBRIC).principles:
+        ev = principle.evidence
+        if ev.when_missing == "violated":
+            assert ev.bad_signals or ev.model_check, f"{principle.id} can never be violated"
+
+
 def test_applicability_matches_the_sources() -> None:
     rubric = load_rubric(RUBRIC)
     assert rubric.get("cursing_boundary").applies_when == "customer_curses"
