@@ -7,10 +7,10 @@ layers:
 - the phrase lists (`roleplay/lexicons/*.yaml`, `signals.detect`): fast and precise, each
   hit quoted exactly; confidence 1.0.
 - a model layer for what the lists cannot hear ("god, what a nightmare, i'd be livid in your
-  shoes"): the line's embedding from the embedded GGUF model (`roleplay.embedding`) and its
-  hashed character and word n-grams (`roleplay.ngrams`), read by one logistic regression per
-  move kind, trained on `evals/moves/dev.jsonl` (see `roleplay.harness.moves`), with a
-  threshold per kind chosen by cross-validation. Its weights are `roleplay/appraisal_model/`.
+  shoes"): the line's embedding from the embedded GGUF model (`roleplay.embedding`), which
+  kinds the lists heard and its hashed n-grams (`roleplay.ngrams`), read by one logistic
+  regression per kind, trained on `evals/moves/dev.jsonl` (`roleplay.harness.moves`), with a
+  threshold per kind chosen by cross-validation; weights in `roleplay/appraisal_model/`.
 
     Appraiser (protocol): appraise(text, language, customer_name) -> Appraisal
       LexicalAppraiser: the phrase lists only
@@ -113,10 +113,21 @@ def direction(kinds: set[SignalKind]) -> int:
     return 1 if kinds & HELPFUL else 0
 
 
-def lexical_moves(text: str, language: str | None, customer_name: str | None) -> list[Move]:
-    """Return the moves the phrase lists find, one per kind (its first phrase), by position."""
+LEXICON_AS_FEATURE: frozenset[SignalKind] = frozenset({SignalKind.NEXT_STEP})
+"""Kinds whose phrase list is too broad to decide alone: on dev next_step's ("i'll call",
+"teen", "soitan") had precision 0.19-0.24 in en, fi, lv, no. Beside the classifier their hits
+are only one of its features; the phrase lists alone still use them."""
+
+
+def lexical_moves(text: str, language: str | None, customer_name: str | None,
+                  every_kind: bool = False) -> list[Move]:
+    """Return the moves the phrase lists find, one per kind (its first phrase), by position:
+    the precise layer beside the classifier (no LEXICON_AS_FEATURE kind), or with
+    `every_kind` all that the lists hear."""
     moves: dict[SignalKind, Move] = {}
     for s in detect(text, language=language, customer_name=customer_name):
+        if s.kind in LEXICON_AS_FEATURE and not every_kind:
+            continue
         # The first phrase of each kind is its evidence; the ladder counts kinds, not hits.
         moves.setdefault(s.kind, Move(kind=s.kind, confidence=1.0, quote=s.quote,
                                       start=s.start, end=s.end, source="lexicon"))
@@ -131,7 +142,7 @@ class LexicalAppraiser:
     def appraise(self, text: str, language: str | None = None,
                  customer_name: str | None = None) -> Appraisal:
         """Return the moves the phrase lists find in `text`."""
-        return Appraisal(moves=lexical_moves(text, language, customer_name),
+        return Appraisal(moves=lexical_moves(text, language, customer_name, every_kind=True),
                          language=language, appraiser=self.name)
 
 
@@ -163,6 +174,7 @@ class ModelMeta(BaseModel):
     ngram_buckets: int = 0
     """Columns of hashed n-gram counts (`roleplay.ngrams`) after the embedding; 0: none (a
     meta.json from before they were added)."""
+
     cv: dict[str, object] = Field(default_factory=dict)
     """Cross-validated scores on dev: per kind and per language precision/recall."""
 
@@ -181,11 +193,27 @@ def language_centres(vectors: np.ndarray, languages: list[str]) -> np.ndarray:
     return centres
 
 
+def lexicon_columns(texts: Sequence[str], languages: Sequence[str | None]) -> np.ndarray:
+    """Return (texts, SignalKind) 1.0 where the phrase lists hear that kind in the text."""
+    out = np.zeros((len(texts), len(SignalKind)), dtype=np.float32)
+    column = {kind: i for i, kind in enumerate(SignalKind)}
+    for row, (text, lang) in enumerate(zip(texts, languages)):
+        for s in detect(text, language=lang):
+            out[row, column[s.kind]] = 1.0
+    return out
+
+
+def width(dim: int, ngram_buckets: int, lexicon: bool) -> int:
+    """Return the number of columns `features` makes from embeddings of `dim`."""
+    return dim + len(LANGUAGES) + (len(SignalKind) if lexicon else 0) + ngram_buckets
+
+
 def features(vectors: np.ndarray, languages: list[str | None], centres: np.ndarray,
-             texts: Sequence[str] = (), ngram_buckets: int = 0) -> np.ndarray:
+             texts: Sequence[str] = (), ngram_buckets: int = 0,
+             lexicon: bool = True) -> np.ndarray:
     """Return the classifier's input: each embedding minus its language's centre,
-    renormalised, a language one-hot, then (with `ngram_buckets`) the hashed n-gram counts of
-    `texts` (`roleplay.ngrams`).
+    renormalised, a language one-hot, (with `lexicon`) which kinds the phrase lists hear in
+    `texts`, then (with `ngram_buckets`) their hashed n-gram counts (`roleplay.ngrams`).
 
     Subtracting the centre takes out what says "this is Finnish" and leaves what the line
     does; measured on dev by cross-validation: macro F1 0.606 against 0.579 without. The
@@ -198,11 +226,14 @@ def features(vectors: np.ndarray, languages: list[str | None], centres: np.ndarr
             out[i] -= centres[LANGUAGES.index(lang)]
             onehot[i, LANGUAGES.index(lang)] = 1.0
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-    if not ngram_buckets:
-        return np.hstack([out, onehot])
-    if len(texts) != len(vectors):
-        raise ValueError(f"{len(vectors)} vectors but {len(texts)} texts for their n-grams")
-    return np.hstack([out, onehot, ngram_counts(texts, ngram_buckets)])
+    if (ngram_buckets or lexicon) and len(texts) != len(vectors):
+        raise ValueError(f"{len(vectors)} vectors but {len(texts)} texts for their features")
+    parts = [out, onehot]
+    if lexicon:
+        parts.append(lexicon_columns(texts, languages))
+    if ngram_buckets:
+        parts.append(ngram_counts(texts, ngram_buckets))
+    return np.hstack(parts)
 
 
 def decide(kinds: list[SignalKind], probs: np.ndarray, found: np.ndarray,
@@ -247,7 +278,15 @@ class AppraisalModel:
     def features(self, vectors: np.ndarray, languages: list[str | None],
                  texts: Sequence[str]) -> np.ndarray:
         """Return the classifier's input for the embeddings of `texts` in `languages`."""
-        return features(vectors, languages, self.centres, texts, self.meta.ngram_buckets)
+        return features(vectors, languages, self.centres, texts, self.meta.ngram_buckets,
+                        self.lexicon_features)
+
+    @property
+    def lexicon_features(self) -> bool:
+        """Whether it reads a column per kind the phrase lists heard (models trained before
+        2026-12-01 16:00 do not): told by the width of its weights."""
+        dim = self.centres.shape[1]
+        return bool(self.weights.shape[1] == width(dim, self.meta.ngram_buckets, True))
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Return P(kind) for each row of `features`, shape (rows, kinds)."""
@@ -279,6 +318,13 @@ class AppraisalModel:
         except (OSError, ValueError, KeyError) as err:
             raise AppraisalModelError(f"cannot read the appraisal model in {directory}: {err}; "
                                       "run `roleplay appraise train`") from err
+        wants = {width(arrays["centres"].shape[1], meta.ngram_buckets, lexicon)
+                 for lexicon in (False, True)}
+        if arrays["weights"].shape[1] not in wants:
+            raise AppraisalModelError(
+                f"the appraisal model in {directory} has {arrays['weights'].shape[1]} weight "
+                f"columns, its meta.json describes {sorted(wants)}; run `roleplay appraise "
+                "train`")
         return cls(meta=meta, **arrays)
 
 
@@ -339,7 +385,8 @@ class ModelAppraiser:
     def appraise(self, text: str, language: str | None = None,
                  customer_name: str | None = None) -> Appraisal:
         """Return the lexicon's moves plus the classifier's moves above their thresholds."""
-        moves = lexical_moves(text, language, customer_name)
+        moves = lexical_moves(text, language, customer_name,
+                              every_kind=not self.model.lexicon_features)
         found = {m.kind for m in moves}
         stripped = text.strip()
         start = text.find(stripped) if stripped else 0
@@ -368,8 +415,7 @@ class ModelAppraiser:
 
 def time_appraisal(appraiser: Appraiser, text: str, language: str | None
                    ) -> tuple[float, float]:
-    """Return the (wall, CPU) seconds of one appraisal; CPU counts every thread of this
-    process, the in-process embedding server's included."""
+    """Return the (wall, CPU) seconds of one appraisal (CPU: every thread of this process)."""
     wall, cpu = time.perf_counter(), time.process_time()
     appraiser.appraise(text, language)
     return time.perf_counter() - wall, time.process_time() - cpu
@@ -387,9 +433,7 @@ def _fall_back(why: str) -> LexicalAppraiser:
 
 def appraiser_from_settings(settings: Settings) -> Appraiser:
     """Return the model appraiser on the packaged model's embeddings, else the phrase lists
-    (logged once).
-
-    The classifier is trained on the embeddings of the packaged GGUF: they come from
+    (logged once). The classifier is trained on the embeddings of the packaged GGUF: they come from
     `settings.embedding_url` if set (checked to serve that model), else from an in-process
     server beside the embedded model; a remote backend alone gets the phrase lists.
     """

@@ -61,10 +61,12 @@ class WordHashEmbeddings:
 
 
 def _lines() -> list[LabelledLine]:
-    blame = ["you should have checked the date", "you should have read the email then",
-             "well you should have checked it yourself", "you should have checked your order",
-             "honestly you should have checked before", "you should have read it first",
-             "you should have checked the form"]
+    # Some listed ("you should have"), some not: the classifier reads the lists' hits as
+    # one feature among others, so it must learn blame from both.
+    blame = ["you should have checked the date", "you never read the email then",
+             "well you should have checked it yourself", "you never checked your order",
+             "honestly you never checked before", "you should have read it first",
+             "you never checked the form"]
     empathy = ["what a nightmare, i would be livid", "that sounds like a nightmare honestly",
                "i would be livid too", "ugh what a nightmare for you", "anyone would be livid",
                "nightmare, i'd be livid in your place", "livid, yeah, what a nightmare"]
