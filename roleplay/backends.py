@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal, cast
 
 import httpx
@@ -75,6 +76,12 @@ class ServerFeatures(BaseModel):
 
     source: str = "defaults"
     """Where this came from: the setting, or what the probe saw."""
+
+    @property
+    def grammar(self) -> bool:
+        """llama.cpp's GBNF `grammar` request field. Not a feature of its own: the server that
+        takes `logit_bias` as words is llama.cpp, and llama.cpp takes a grammar too."""
+        return self.logit_bias_words
 
     @classmethod
     def of(cls, names: Iterable[ServerFeature], source: str) -> ServerFeatures:
@@ -254,6 +261,8 @@ class CustomerModel:
         # every call of the web app, each streamed in its own thread): a server that answers
         # 200 with something else is then named by what it sent, never by its body.
         self._answer = threading.local()
+        # Sampling constraints of the reply being made in this thread (see grammar()).
+        self._sampling = threading.local()
         self._model_client: httpx.Client | None = None
 
     def _seen(self, response: httpx.Response) -> None:
@@ -295,6 +304,23 @@ class CustomerModel:
             self._chat = make_chat_model(self.settings, "customer", http_client=self._client())
         return self._chat
 
+    @contextmanager
+    def grammar(self, grammar: str | None) -> Iterator[None]:
+        """Within the block, this thread's stream() calls send `grammar` (GBNF, see
+        roleplay.grammar) on llama.cpp; other servers get none, and the character check still
+        catches what it was meant to prevent.
+
+        A block rather than an argument of stream(), so that models wrapping stream() (the
+        benchmark's recorder, test fakes) keep working unchanged; stream() reads it when
+        called, not when first iterated, so the block need only hold the call.
+        """
+        before = getattr(self._sampling, "grammar", None)
+        self._sampling.grammar = grammar
+        try:
+            yield
+        finally:
+            self._sampling.grammar = before
+
     def stream(self, prompt: str, stop: list[str], max_tokens: int = 96,
                temperature: float = 0.8, avoid: Sequence[str] = ()) -> Iterator[str]:
         """Yield the continuation of `prompt` piece by piece; BackendError on any failure.
@@ -302,16 +328,27 @@ class CustomerModel:
         `avoid`: words the reply should not use, on servers that take them as words
         (llama.cpp); other backends get a regeneration without them.
         """
+        # Read now: a generator resumed later may run in another thread (Gradio's workers).
+        return self._stream(prompt, stop, max_tokens, temperature, avoid,
+                            getattr(self._sampling, "grammar", None))
+
+    def _stream(self, prompt: str, stop: list[str], max_tokens: int, temperature: float,
+                avoid: Sequence[str], grammar: str | None) -> Iterator[str]:
         self._answer.last = None
         started = False
         try:
             if self.completion_style:
                 llm = self._completion()
                 extra: dict[str, Any] = {}
+                body: dict[str, Any] = {}
                 if avoid and self.features.logit_bias_words:
                     # llama.cpp accepts words here and bans every token of each; the OpenAI
                     # API wants token ids of its own tokenizer, which this code cannot know.
-                    extra["extra_body"] = {"logit_bias": [[word, False] for word in avoid]}
+                    body["logit_bias"] = [[word, False] for word in avoid]
+                if grammar and self.features.grammar:
+                    body["grammar"] = grammar
+                if body:
+                    extra["extra_body"] = body
                 for piece in llm.stream(prompt, stop=stop, max_tokens=max_tokens,
                                         temperature=temperature, **extra):
                     started = True

@@ -33,6 +33,7 @@ from roleplay.character import SOFT_KINDS, CharacterCheck, Verdict
 from roleplay.config import Settings
 from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label, stop_sequences
 from roleplay.errors import BackendError, RoleplayError, StoreError
+from roleplay.grammar import not_starting_with
 from roleplay.mood import MoodChange, Rung
 from roleplay.personas import Persona
 from roleplay.slots import ModelSlots, ReplyGate, Waiting, take_slot
@@ -327,12 +328,14 @@ class ConversationEngine:
         self._wait_warm(session)
         ticket = yield from take_slot(self.slots)
         try:
-            yield from self._attempts(session, prompt.text, label, check, rung)
+            yield from self._attempts(session, prompt.text, label, check, rung,
+                                      not_starting_with(prompt.avoid_starts))
         finally:
             ticket.leave()  # also when the page stops listening mid-reply
 
     def _attempts(self, session: Session, prompt_text: str, label: str,
-                  check: CharacterCheck, rung: Rung) -> Iterator[ReplyEvent]:
+                  check: CharacterCheck, rung: Rung, grammar: str | None
+                  ) -> Iterator[ReplyEvent]:
         last: Verdict | None = None
         avoid: list[str] = []
         broken_texts: list[str] = []
@@ -341,7 +344,7 @@ class ConversationEngine:
             reply = ReplyText(label)
             try:
                 content = yield from self._attempt(prompt_text, label, check, reply,
-                                                   temperature, avoid)
+                                                   temperature, avoid, grammar)
             except _Broken as broken:
                 last = broken.verdict
                 broken_texts.append(reply.text())
@@ -379,12 +382,15 @@ class ConversationEngine:
         yield self._save(session, kept, rung)
 
     def _attempt(self, prompt: str, label: str, check: CharacterCheck, reply: ReplyText,
-                 temperature: float, avoid: list[str]) -> Generator[Token, None, str]:
+                 temperature: float, avoid: list[str], grammar: str | None
+                 ) -> Generator[Token, None, str]:
         """Stream one attempt as Tokens; return the checked reply, or raise _Broken."""
         stop = stop_sequences(label)
         shown = 0
-        for piece in self.model.stream(prompt, stop=stop, max_tokens=self.max_tokens,
-                                       temperature=temperature, avoid=avoid):
+        with self.model.grammar(grammar):
+            pieces = self.model.stream(prompt, stop=stop, max_tokens=self.max_tokens,
+                                       temperature=temperature, avoid=avoid)
+        for piece in pieces:
             reply.add(piece)
             verdict = check.check(reply.checkable())
             if verdict is not None:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roleplay.character import CharacterCheck, shingles
-from roleplay.language import language_name
+from roleplay.language import COMMON_WORDS, language_name
 from roleplay.mood import LADDER, Rung, by_rung
 from roleplay.personas import Persona
 from roleplay.prompts import PromptTemplate, read_prompt
 from roleplay.signals import SignalKind, detect
-from roleplay.text import AGENT_LABEL
+from roleplay.text import AGENT_LABEL, sentence_spans
 from roleplay.tokens import fit_lines
 from roleplay.transcript import Transcript
 
@@ -75,6 +75,43 @@ def call_lines(persona: Persona, transcript: Transcript) -> list[str]:
             for t in transcript.turns]
 
 
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def line_start(text: str, language: str) -> str:
+    """Return how `text` starts: its first word, or its first two when the first is a common
+    word of `language` ("I am", "Ei ole"), which alone would rule out too many lines."""
+    words = list(_WORD.finditer(text.strip()))
+    if not words:
+        return ""
+    common = COMMON_WORDS.get(language, frozenset())
+    last = words[1] if words[0].group(0).lower() in common and len(words) > 1 else words[0]
+    return text.strip()[:last.end()]
+
+
+def used_starts(persona: Persona, transcript: Transcript) -> list[str]:
+    """Return how the call's lines so far started, the customer's (as the prompt shows them)
+    and the agent's: the customer's next line should start otherwise.
+
+    The small model copies a whole earlier line from its first word on, its own (the opening
+    most of all) or the agent's, and the repeat check throws the copy away; a reply that
+    cannot start the same way is less likely to become the same line (roleplay.grammar).
+    """
+    starts: set[str] = set()
+    for turn in transcript.turns:
+        if turn.role == "customer":
+            # Every sentence: the copy may begin at the second ("Labdien, man ir..." came back
+            # as "Man ir...").
+            text = unsworn(turn.content, persona.language)
+            starts.update(line_start(text[a:b], persona.language)
+                          for a, b in sentence_spans(text))
+        else:
+            starts.add(line_start(turn.content, persona.language))
+    # The opening's oath taken out leaves "kolmas kerta..."; the model would write "Kolmas".
+    starts |= {start[:1].upper() + start[1:] for start in starts}
+    return sorted(start for start in starts if start)
+
+
 def stop_sequences(label: str) -> list[str]:
     """Where the customer's line ends: a line break, or another speaker's label.
 
@@ -95,6 +132,8 @@ class CustomerPrompt:
     """The text before the stage direction: the part the next turn's prompt also starts with."""
     dropped_lines: int
     """Oldest call lines left out to fit the context."""
+    avoid_starts: tuple[str, ...] = ()
+    """How earlier lines of the call started: the reply should not start the same way."""
 
 
 class PromptBuilder:
@@ -158,7 +197,8 @@ class PromptBuilder:
         _, dropped = fit_lines(lambda kept: self.render(kept, rung).text, lines,
                                context_tokens, max_tokens)
         prompt = self.render(lines[dropped:], rung)
-        return CustomerPrompt(prompt.text, prompt.cached_part, dropped)
+        return CustomerPrompt(prompt.text, prompt.cached_part, dropped,
+                              tuple(used_starts(self.persona, transcript)))
 
     def warm_prompt(self, transcript: Transcript, context_tokens: int, max_tokens: int) -> str:
         """Return the text the next turn's prompt will start with, to process ahead of time."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from roleplay.config import PROJECT_ROOT
-from roleplay.customer_prompt import PromptBuilder
+from roleplay.customer_prompt import PromptBuilder, unsworn
 from roleplay.mood import Rung
 from roleplay.personas import find_persona
 from roleplay.transcript import Transcript, Turn
@@ -101,3 +101,25 @@ def test_the_reply_stops_where_another_speaker_would_begin() -> None:
 
     stops = stop_sequences("Dana")
     assert {"\nAgent:", " Agent:", "\nDana:", " Dana:"} <= set(stops)
+
+
+def test_the_next_line_may_not_start_like_any_sentence_said_before() -> None:
+    b = builder()
+    starts = b.build(call(b), Rung.ESCALATED_ANGRY, 4096, 80).avoid_starts
+    # The opening's two sentences, the customer's later line, and how the agent began; a
+    # common first word ("Your", "I'm") takes the next one with it, or "I" alone would go.
+    for start in ("Your system", "It's the", "Sure", "I'm sorry", "Calm"):
+        assert start in starts
+    assert "Your" not in starts and "I'm" not in starts
+
+
+def test_a_start_stripped_of_its_oath_is_also_ruled_out_capitalised() -> None:
+    b = builder("sahkolasku-arvio")
+    opening = b.persona.opening.strip()
+    line = unsworn(opening, "fi")
+    assert line != opening and line[0].islower()  # the oath and its capital went together
+    transcript = Transcript(turns=[Turn(role="customer", content=opening,
+                                        rung_after=b.persona.start_rung)])
+    starts = b.build(transcript, b.persona.start_rung, 4096, 80).avoid_starts
+    first = line.split()[0]
+    assert first in starts and first.capitalize() in starts

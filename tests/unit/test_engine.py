@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from _engine_fakes import DOWN, Down, ScriptedServer, scripted_engine
+from _gbnf import allows
 
 from roleplay.config import PROJECT_ROOT
 from roleplay.conversation import ConversationEngine, MoodUpdate, Reply, Restart, Token
@@ -233,15 +234,15 @@ def test_a_copied_line_is_regenerated_without_its_first_word(persona: Persona,
     assert server.bodies[1]["logit_bias"] == [[" Your", False]]
 
 
-def test_a_server_that_is_not_llama_cpp_gets_no_logit_bias(persona: Persona,
-                                                           store: SqliteStore) -> None:
+def test_a_server_that_is_not_llama_cpp_gets_no_logit_bias_nor_grammar(
+        persona: Persona, store: SqliteStore) -> None:
     engine, server = engine_and_server([persona.opening.strip(),
                                         "Just tell me when it will be fixed."], store,
                                        llamacpp=False)
     session = engine.start(persona)
     events = list(engine.stream(session, "Hello, how can I help?"))
     assert any(isinstance(e, Restart) and e.reason.startswith("repeat") for e in events)
-    assert all("logit_bias" not in body for body in server.bodies)
+    assert all("logit_bias" not in body and "grammar" not in body for body in server.bodies)
     assert isinstance(events[-1], Reply)
 
 
@@ -306,3 +307,21 @@ def test_words_that_miss_the_rung_are_regenerated_and_kept_when_every_attempt_mi
     assert sum(isinstance(e, Restart) for e in events) == 2
     assert store.load(session.session_id).turns[-1].content == relieved + " Really."
     assert len(server.prompts) == 2
+
+
+def test_the_reply_may_not_start_like_an_earlier_line(persona: Persona,
+                                                     store: SqliteStore) -> None:
+    engine, server = engine_and_server(["Just tell me when it will be fixed.",
+                                        "Who is on it?"], store)
+    session = engine.start(persona)
+    engine.reply(session, "I'm sorry, I understand.")
+    # Sent as llama.cpp's grammar on every attempt: the opening's sentence starts and the
+    # agent's are ruled out, a new line is not; the second reply also avoids the first.
+    first = server.bodies[0]["grammar"]
+    assert not allows(first, " " + persona.opening.strip())
+    assert not allows(first, " I'm sorry, I understand.")
+    assert allows(first, " Just tell me when it will be fixed.")
+    engine.reply(session, "Let me check that for you.")
+    second = server.bodies[1]["grammar"]
+    assert not allows(second, " Just tell me when it will be fixed.")
+    assert allows(second, " Who is on it?")

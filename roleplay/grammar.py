@@ -1,0 +1,63 @@
+"""GBNF grammars for llama.cpp's `grammar` request field (sampling constrained at the source).
+
+The one grammar so far: any text that does not start with one of some given words. The small
+customer model copies a whole earlier line of the call from its first word on (114 of the 153
+first drafts thrown away in a full personas run of the harness); a line that cannot start the
+same way is less likely to turn into the same line. Unlike `logit_bias`, which bans a word's tokens everywhere in the reply (and every
+subword of a long Finnish word), the grammar only rules out the start: the words stay free to
+be said later in the reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+_Trie = dict[str, "_Trie"]
+_END = ""  # key of a trie node where a banned start is complete
+
+
+def _char(ch: str) -> str:
+    # Letters and digits as themselves; everything else as a code point escape, so no
+    # character can close a class or a string early.
+    return ch if ch.isalnum() and ch.isascii() else f"\\u{ord(ch):04x}" \
+        if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}"
+
+
+def not_starting_with(starts: Iterable[str]) -> str | None:
+    """Return a GBNF grammar of every text not starting with one of `starts` (after at most
+    one space), or None when there is nothing to rule out.
+
+    A text that is a strict beginning of a banned start is allowed ("Yo" for "Your"), and so
+    is the empty text, so the model can always stop.
+    """
+    trie: _Trie = {}
+    for start in starts:
+        if not start:
+            continue
+        node = trie
+        for ch in start:
+            node = node.setdefault(ch, {})
+        node[_END] = {}
+    if not trie:
+        return None
+    rules = ["root ::= [ ]? n0", 'rest ::= ([^\\n] | "\\n")*']
+
+    def visit(node: _Trie, name: str) -> None:
+        kids = sorted(c for c in node if c != _END)
+        # At the very start a second space would step around the ban: "  Your".
+        other = "".join(_char(c) for c in kids) + ("\\u0020" if name == "n0" else "")
+        alternatives = [f"[^{other}] rest"]
+        for ch in kids:
+            child = node[ch]
+            if _END in child:
+                continue  # the whole banned start: no way through
+            child_name = f"n{len(rules) - 2}"
+            rules.append("")  # the child's slot, filled in by its visit
+            alternatives.append(f"[{_char(ch)}] {child_name}")
+            visit(child, child_name)
+        alternatives.append('""')
+        rules[int(name[1:]) + 2] = f"{name} ::= " + " | ".join(alternatives)
+
+    rules.append("")  # n0's slot
+    visit(trie, "n0")
+    return "\n".join(rules)
