@@ -7,9 +7,11 @@ it knows the persona; the engine regenerates a reply that fails one):
   insults, threats or shouting (several "!", a word in capitals) lag the ladder; on
   passive-angry, several "!" are shouting; on cursing, a reply with neither anger nor
   anything loud is flat; on the angry rungs, thanks and agreement with nothing angry or
-  sarcastic beside them ("Thank you, that works for me.") run ahead of it; and on any rung,
-  on an angry rung, four words in a row of a calmer rung's example line (or of the opening)
-  with nothing angry or loud beside them are that calmer rung's words. The words are in each language's vocabulary file
+  sarcastic beside them ("Thank you, that works for me.") run ahead of it; on an angry rung,
+  four words in a row of a calmer rung's example line (or of the opening) with nothing angry
+  or loud beside them are that calmer rung's words (on cursing, a calm line with an "!" too);
+  on calm, four words of any other rung's line or of the opening lag the ladder; on
+  passive-angry, those of a louder rung run ahead of it. The words are in each language's vocabulary file
   (`rung:` relief, sarcasm, anger).
 - facts: a clock time or a number of three or more digits that appears nowhere in the
   persona (situation, facts, opening, rung examples) or in the call so far contradicts what
@@ -99,18 +101,15 @@ def shouts(text: str, persona: Persona) -> bool:
     return text.count("!") >= 2 or bool(caps)
 
 
-def _borrowed(text: str, rung: Rung, persona: Persona) -> Rung | None:
+def _borrowed(text: str, rung: Rung, persona: Persona) -> set[Rung]:
     # A persona's example lines (and its opening, spoken on the start rung) are the words
-    # of their rung: taking one up on another rung is the words lagging the ladder.
+    # of their rung: taking one up on another rung is the words lagging or running ahead.
     mine = set().union(*(_grams(e) for e in persona.rungs.for_rung(rung).examples))
     said = _grams(text)
     others = [(r, e) for r in LADDER if r != rung for e in persona.rungs.for_rung(r).examples]
     if persona.start_rung != rung:
         others.append((persona.start_rung, persona.opening))
-    for other, line in others:
-        if (said & _grams(line)) - mine:
-            return other
-    return None
+    return {other for other, line in others if (said & _grams(line)) - mine}
 
 
 def _grams(text: str) -> set[tuple[str, ...]]:
@@ -122,20 +121,32 @@ def rung_problem(text: str, rung: Rung, persona: Persona) -> str | None:
     """Why the words of `text` do not fit `rung` (swearing aside: the profanity check), or None."""
     language = persona.language
     anger = _hits("anger", language, text)
+    borrowed = sorted(_borrowed(text, rung, persona), key=lambda r: r.level)
     if rung == Rung.CALM:
         if anger:
             return f'angry words on calm: "{anger[0]}"'
         if shouts(text, persona):
             return "shouts on calm"
+        if borrowed:
+            return f"the words of {borrowed[-1].value} on calm"
         return None
-    if rung == Rung.PASSIVE_ANGRY and text.count("!") >= 2:
-        return "shouts on passive-angry"
-    if not anger and "!" not in text and len(words(text)) >= SHORT:
-        if rung == Rung.CURSING:
-            return "flat on cursing: no anger, nothing loud"
-        borrowed = _borrowed(text, rung, persona)
-        if borrowed is not None and borrowed.level < rung.level:
-            return f"the words of {borrowed.value} on {rung.value}, nothing louder"
+    if rung == Rung.PASSIVE_ANGRY:
+        if text.count("!") >= 2:
+            return "shouts on passive-angry"
+        louder = [r for r in borrowed if r.level > rung.level]
+        if louder:
+            return f"the words of {louder[0].value} on passive-angry"
+    if not anger and len(words(text)) >= SHORT:
+        # On cursing, a calm line stays calm with an "!" after it ("Ar to es varu dzīvot!");
+        # on escalated-angry the "!" is loud enough.
+        if Rung.CALM in borrowed and rung == Rung.CURSING:
+            return "the words of calm on cursing, nothing louder"
+        if "!" not in text:
+            if rung == Rung.CURSING:
+                return "flat on cursing: no anger, nothing loud"
+            calmer = [r for r in borrowed if r.level < rung.level]
+            if calmer:
+                return f"the words of {calmer[0].value} on {rung.value}, nothing louder"
     relief = _hits("relief", language, text)
     if not relief:
         return None

@@ -184,3 +184,25 @@ def test_a_finnish_sentence_opening_with_han_narrates_the_customer() -> None:
 def test_any_name_and_a_colon_opening_a_sentence_is_a_speaker_label(reply: str,
                                                                     label: bool) -> None:
     assert (_kind(reply) == "agent") is label
+
+
+def _rung(reply: str, rung: Rung, persona_id: str) -> str | None:
+    persona = find_persona(persona_id, PERSONAS)
+    verdict = CharacterCheck(rung=rung, language=persona.language,
+                             persona=persona).check(reply, final=True)
+    return verdict.kind if verdict is not None else None
+
+
+def test_another_rungs_words_on_calm_or_passive_angry_are_a_rung_verdict() -> None:
+    # mobilfaktura-utland: the escalated example "Jeg har ringt to ganger! To! Og ingen har
+    # skrevet ned noe?" said again on calm lags the ladder, however quietly.
+    lagging = "Jeg har ringt to ganger, men ingen har skrevet ned noe."
+    assert _rung(lagging, Rung.CALM, "mobilfaktura-utland") == "rung"
+    assert _rung(lagging, Rung.ESCALATED_ANGRY, "mobilfaktura-utland") is None
+    # The escalated words on passive-angry run ahead of it, even with one "!".
+    ahead = "Jeg har ringt to ganger! Og ingen har skrevet ned noe."
+    assert _rung(ahead, Rung.PASSIVE_ANGRY, "mobilfaktura-utland") == "rung"
+    # A calm example stays calm with an "!" after it.
+    calm = "Greit, 1 890 kroner kreditert og en bekreftelse på e-post!"
+    assert _rung(calm, Rung.CURSING, "mobilfaktura-utland") == "rung"
+    assert _rung("Greit, kreditert i dag. Takk.", Rung.CALM, "mobilfaktura-utland") is None
