@@ -1,10 +1,13 @@
 """Checks a customer reply for the ways a small model breaks character.
 
-A reply breaks character when it admits to being an AI, answers as the agent (its service
-phrases, a speaker label inside the reply), accepts a "mode" or a role swap, narrates the
-call (a stage direction), echoes its instructions, swears on a rung where the customer does
-not swear, is in another language than the persona's, or is not speech at all (empty,
-punctuation, repetition, code, another script). The phrases are per language in
+A reply breaks character when it admits to being an AI (or refuses like an assistant),
+answers as the agent (its service phrases, a speaker label inside the reply, the company's
+offer), accepts a "mode" or a role swap (or takes up the subject of an off-task request),
+narrates the call (a stage direction, the customer in the third person, the persona file
+read out: `persona_text.py`), echoes its instructions, swears on a rung where the customer
+does not swear, is in another language than the persona's, or is not speech at all (empty,
+punctuation, a loop, a doubled word, a construction no speaker makes, code, another
+script). The phrases are per language in
 `roleplay/character/<language>.yaml` (`vocabulary.py`), every language searched in every
 reply. `check` works on a partial reply too, so the engine can stop a bad reply after a few
 tokens instead of waiting for its end; `final=True` adds the checks that only make sense on
