@@ -224,6 +224,9 @@ def _candidates(text: str, min_letters: int) -> list[str]:
 def _knows(checker: _Checker, word: str, known: frozenset[str], min_letters: int) -> bool:
     if word.casefold() in known or checker.knows(word):
         return True
+    # A word the dictionary has only capitalised ("i'm", "monday") is typed, not broken.
+    if word.islower() and checker.knows(word.capitalize()):
+        return True
     parts = word.split("-")
     if len(parts) == 1:
         return False
