@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from roleplay.harness.character_labels import judge, load_labelled
 from roleplay.personas import load_personas
 from roleplay.spelling import load_settings, looks_misspelt, persona_words, spelling
 
@@ -106,10 +107,31 @@ def main() -> None:
             in_fp = sum(f and r["in_character"] for f, (r, _, _) in zip(flagged, items))
             line.append(f"{t:.2f}:P{_fmt(p)}/R{_fmt(rc)}/fp{fp}/in{in_fp}")
         print(f"  {lang}: " + "  ".join(line))
+    _combined(personas, known)
     print("\nunknown words of dev replies in character (the false alarms to avoid):")
     for row, s, _ in scored:
         if s and s.unknown and row["in_character"]:
             print(f"  {row['id']} {row['language']} {s.share:.2f} {list(s.unknown)}")
+
+
+def _combined(personas: dict, known: dict) -> None:
+    """Out-of-character precision/recall on dev: the character check alone, and with spelling."""
+    items = [i for i in load_labelled(LABELLED) if i.split == "dev"]
+    judged = judge(items, personas, ROOT / "prompts")
+    print("\ndev, out of character: the character check alone -> or spelling (P, R, tp, fp)")
+    by_lang: dict[str, list] = defaultdict(list)
+    for j in judged:
+        spelt = looks_misspelt(j.item.reply, j.item.language, known.get(j.item.persona, ()))
+        by_lang[j.item.language].append((j.out, j.out or spelt is not None,
+                                         not j.item.in_character))
+    for lang, rows in sorted(by_lang.items()) + [("all", [r for v in by_lang.values()
+                                                          for r in v])]:
+        gold = [g for _, _, g in rows]
+        alone = _pr([a for a, _, _ in rows], gold)
+        both = _pr([b for _, b, _ in rows], gold)
+        print(f"  {lang:4} n={len(rows):3} out={sum(gold):3}  "
+              f"P {_fmt(alone[0])} R {_fmt(alone[1])} ({alone[2]},{alone[3]}) -> "
+              f"P {_fmt(both[0])} R {_fmt(both[1])} ({both[2]},{both[3]})")
 
 
 if __name__ == "__main__":
