@@ -196,10 +196,8 @@ def language_centres(vectors: np.ndarray, languages: list[str]) -> np.ndarray:
 def lexicon_columns(texts: Sequence[str], languages: Sequence[str | None]) -> np.ndarray:
     """Return (texts, SignalKind) 1.0 where the phrase lists hear that kind in the text."""
     out = np.zeros((len(texts), len(SignalKind)), dtype=np.float32)
-    column = {kind: i for i, kind in enumerate(SignalKind)}
     for row, (text, lang) in enumerate(zip(texts, languages)):
-        for s in detect(text, language=lang):
-            out[row, column[s.kind]] = 1.0
+        out[row, [list(SignalKind).index(s.kind) for s in detect(text, language=lang)]] = 1.0
     return out
 
 
@@ -215,10 +213,8 @@ def features(vectors: np.ndarray, languages: list[str | None], centres: np.ndarr
     renormalised, a language one-hot, (with `lexicon`) which kinds the phrase lists hear in
     `texts`, then (with `ngram_buckets`) their hashed n-gram counts (`roleplay.ngrams`).
 
-    Subtracting the centre takes out what says "this is Finnish" and leaves what the line
-    does; measured on dev by cross-validation: macro F1 0.606 against 0.579 without. The
-    n-grams hear how it is put: see `roleplay.harness.moves.NGRAM_BUCKETS` for what they added.
-    """
+    Subtracting the centre takes out what says "this is Finnish" (dev CV macro F1 0.606
+    against 0.579 without); the lists' columns: 0.605 -> 0.619 (evals/moves/README.md)."""
     out = vectors.astype(np.float32).copy()
     onehot = np.zeros((len(languages), len(LANGUAGES)), dtype=np.float32)
     for i, lang in enumerate(languages):
@@ -258,13 +254,10 @@ def decide(kinds: list[SignalKind], probs: np.ndarray, found: np.ndarray,
 
 
 class AppraisalModel:
-    """One logistic regression per kind over [embedding, language one-hot, n-gram counts],
-    and two more for "has some helpful move" and "has some harmful move".
-
-    The direction heads learn from every labelled line of their direction (hundreds), not
-    from the 20 of one kind, so they are surer of *whether* a line helps or hurts than the
-    kind heads are of *which* move it is.
-    """
+    """One logistic regression per kind over `features`, and two more for "has some helpful
+    move" and "has some harmful move": these learn from every line of their direction
+    (hundreds, not the 20 of one kind), so they are surer of *whether* a line helps or hurts
+    than the kind heads are of *which* move it is."""
 
     def __init__(self, weights: np.ndarray, bias: np.ndarray, mean: np.ndarray,
                  scale: np.ndarray, centres: np.ndarray, meta: ModelMeta):
@@ -283,8 +276,7 @@ class AppraisalModel:
 
     @property
     def lexicon_features(self) -> bool:
-        """Whether it reads a column per kind the phrase lists heard (models trained before
-        2026-12-01 16:00 do not): told by the width of its weights."""
+        """Whether it reads the lists' columns (not before 2026-12-01 16:00): by its width."""
         dim = self.centres.shape[1]
         return bool(self.weights.shape[1] == width(dim, self.meta.ngram_buckets, True))
 
@@ -321,10 +313,10 @@ class AppraisalModel:
         wants = {width(arrays["centres"].shape[1], meta.ngram_buckets, lexicon)
                  for lexicon in (False, True)}
         if arrays["weights"].shape[1] not in wants:
-            raise AppraisalModelError(
-                f"the appraisal model in {directory} has {arrays['weights'].shape[1]} weight "
-                f"columns, its meta.json describes {sorted(wants)}; run `roleplay appraise "
-                "train`")
+            raise AppraisalModelError(f"the appraisal model in {directory} has "
+                                      f"{arrays['weights'].shape[1]} weight columns, its "
+                                      f"meta.json describes {sorted(wants)}; run `roleplay "
+                                      "appraise train`")
         return cls(meta=meta, **arrays)
 
 
@@ -335,7 +327,6 @@ class AppraisalModelError(RoleplayError):
 QUOTE_SENTENCES = 4
 """With `quote_sentences`, a line of 2 to this many sentences has each embedded too (in the
 same request as the line), so a model move quotes its sentence; a longer line is quoted whole.
-
 Off by default: the server embeds the inputs of a request one after another, so a
 two-sentence line costs about 2.6 times as much (measured on the loaded 2-core machine,
 median of 8 dev lines: 9.8 s against 3.7 s wall), which breaks the 1.0 s budget per turn."""
