@@ -35,8 +35,12 @@ def chromium() -> Iterator[Browser]:
     """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/setup --test)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Playwright's 5 s default for an expectation failed page tests on the fake engine when
+    # other jobs loaded these shared 2-core machines (load average 10+), and passed alone.
+    # A longer wait costs a passing test nothing: it returns as soon as the page is right.
+    expect.set_options(timeout=20_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
