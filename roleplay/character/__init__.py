@@ -31,7 +31,7 @@ from roleplay.character.vocabulary import KINDS, OWN_LANGUAGE_ONLY, load_vocabul
 from roleplay.language import common_share, detect_language, language_name
 from roleplay.mood import Rung
 from roleplay.signals import SignalKind, detect
-from roleplay.text import AGENT_AT_START
+from roleplay.text import AGENT_AT_START, sentence_spans
 from roleplay.text import words as _words
 
 if TYPE_CHECKING:
@@ -244,7 +244,6 @@ def _foreign(text: str) -> str | None:
 def _taken_up(text: str, heard: frozenset[str]) -> str | None:
     # "Write me a poem about the sea" is answered with the problem, never with the sea; the
     # subject's first letters stand for its inflected forms ("merestä" -> "meren").
-    said = _words(text)
     for line in heard:
         for pattern in load_vocabulary().requests:
             m = pattern.search(line)
@@ -252,7 +251,11 @@ def _taken_up(text: str, heard: frozenset[str]) -> str | None:
                 continue
             topic = m.group("topic").lower()
             stem = topic[:max(3, min(len(topic) - 3, 4))]
-            if any(w.startswith(stem) for w in said):
+            # "A poem about the sea? Are you kidding?" throws the request back: only a
+            # statement about the subject goes along with it.
+            stated = [text[a:b] for a, b in sentence_spans(text)
+                      if not text[a:b].rstrip().endswith("?")]
+            if any(w.startswith(stem) for part in stated for w in _words(part)):
                 return topic
     return None
 
