@@ -96,10 +96,18 @@ class _Recorder(CustomerModel):
         else:
             self.prompts.append(prompt)
             self.pieces.append(times)
-        for piece in super().stream(prompt, stop, max_tokens, temperature, avoid):
-            if piece:  # the server opens the stream with an empty piece before any token
-                times.append(time.perf_counter())
-            yield piece
+        # Called now, not from a generator's first step: CustomerModel.stream reads the
+        # engine's reply-start grammar when called, and the engine's grammar block ends
+        # before the first piece is asked for. Lazily, the bench would time replies
+        # without the grammar the app sends.
+        return _timed(super().stream(prompt, stop, max_tokens, temperature, avoid), times)
+
+
+def _timed(pieces: Iterator[str], times: list[float]) -> Iterator[str]:
+    for piece in pieces:
+        if piece:  # the server opens the stream with an empty piece before any token
+            times.append(time.perf_counter())
+        yield piece
 
 
 def _engine_turn(engine: ConversationEngine, model: _Recorder, session: Session,
