@@ -113,10 +113,17 @@ def direction(kinds: set[SignalKind]) -> int:
     return 1 if kinds & HELPFUL else 0
 
 
-LEXICON_AS_FEATURE: frozenset[SignalKind] = frozenset({SignalKind.NEXT_STEP})
-"""Kinds whose phrase list is too broad to decide alone: on dev next_step's ("i'll call",
-"teen", "soitan") had precision 0.19-0.24 in en, fi, lv, no. Beside the classifier their hits
-are only one of its features; the phrase lists alone still use them."""
+LEXICON_AS_FEATURE: frozenset[SignalKind] = frozenset()
+"""Kinds whose phrase list is too broad to decide alone: beside the classifier their hits are
+only one of its features; the phrase lists alone still use them.
+
+Empty for now. next_step was here (its list had precision 0.19-0.24 on dev in en, fi, lv,
+no), and held-out next_step precision rose 0.34 -> 0.72; but the classifier then missed plain
+next steps the list hears ("I'm flagging the refund as a priority right now", "hoidan
+korjauksen heti"), and good handling stopped calming the two cursing personas in the turns
+their difficulty promises (`roleplay eval`: calm_in_range_rate 1.0 -> 0.826). A false "no
+next step" keeps a well-handled customer angry; the precision has to come from a classifier
+that keeps that recall."""
 
 
 def lexical_moves(text: str, language: str | None, customer_name: str | None,

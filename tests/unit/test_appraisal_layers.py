@@ -30,12 +30,14 @@ BROAD = "ok i'll call the courier now"
 """A next_step phrase of the list ("I'll call") that is often no next step at all."""
 
 
-def test_a_broad_list_is_heard_alone_but_only_a_feature_beside_the_model() -> None:
-    assert SignalKind.NEXT_STEP in LEXICON_AS_FEATURE
+def test_the_next_step_list_decides_beside_the_model_and_alone() -> None:
+    # The ladder needs the list's plain next steps (see LEXICON_AS_FEATURE): a list kind held
+    # back as a feature only would be missing from the precise layer, never from `every_kind`.
+    assert SignalKind.NEXT_STEP not in LEXICON_AS_FEATURE
     assert SignalKind.NEXT_STEP in LexicalAppraiser().appraise(BROAD, "en").kinds
-    assert SignalKind.NEXT_STEP not in {m.kind for m in lexical_moves(BROAD, "en", None)}
     every = lexical_moves(BROAD, "en", None, every_kind=True)
     assert [m.kind for m in every] == [SignalKind.NEXT_STEP]
+    assert lexical_moves(BROAD, "en", None) == every
     assert BROAD[every[0].start:every[0].end] == every[0].quote
 
 
@@ -74,12 +76,13 @@ def test_a_model_without_lexicon_columns_still_loads_and_keeps_every_list(
     old.save(tmp_path)
     loaded = AppraisalModel.load(tmp_path)
     assert not loaded.lexicon_features
-    # Trained when every list decided alone: the broad one still does for it.
+    # Trained when every list decided alone: they all still do for it, and for the new one.
     assert ModelAppraiser(WordHashEmbeddings(), loaded).appraise(BROAD, "en").kinds == {
         SignalKind.NEXT_STEP}
     new = _old_model(width(dim, 0, True))
     assert new.lexicon_features
-    assert ModelAppraiser(WordHashEmbeddings(), new).appraise(BROAD, "en").kinds == set()
+    assert ModelAppraiser(WordHashEmbeddings(), new).appraise(BROAD, "en").kinds == {
+        SignalKind.NEXT_STEP}
 
 
 def test_weights_of_a_width_its_meta_does_not_describe_are_refused(tmp_path: Path) -> None:
