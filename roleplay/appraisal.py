@@ -113,28 +113,18 @@ def direction(kinds: set[SignalKind]) -> int:
     return 1 if kinds & HELPFUL else 0
 
 
-LEXICON_AS_FEATURE: frozenset[SignalKind] = frozenset()
-"""Kinds whose phrase list is too broad to decide alone: beside the classifier their hits are
-only one of its features; the phrase lists alone still use them.
+def lexical_moves(text: str, language: str | None, customer_name: str | None) -> list[Move]:
+    """Return the moves the phrase lists find, one per kind (its first phrase), by position.
 
-Empty for now. next_step was here (its list had precision 0.19-0.24 on dev in en, fi, lv,
-no), and held-out next_step precision rose 0.34 -> 0.72; but the classifier then missed plain
-next steps the list hears ("I'm flagging the refund as a priority right now", "hoidan
-korjauksen heti"), and good handling stopped calming the two cursing personas in the turns
-their difficulty promises (`roleplay eval`: calm_in_range_rate 1.0 -> 0.826). A false "no
-next step" keeps a well-handled customer angry; the precision has to come from a classifier
-that keeps that recall."""
-
-
-def lexical_moves(text: str, language: str | None, customer_name: str | None,
-                  every_kind: bool = False) -> list[Move]:
-    """Return the moves the phrase lists find, one per kind (its first phrase), by position:
-    the precise layer beside the classifier (no LEXICON_AS_FEATURE kind), or with
-    `every_kind` all that the lists hear."""
+    Every list decides, beside the classifier too. next_step's list (precision 0.19-0.24 on
+    dev in en, fi, lv, no) was once only a feature of the classifier: held-out next_step
+    precision rose 0.34 -> 0.72, but the classifier missed plain next steps the list hears
+    ("I'm flagging the refund as a priority right now", "hoidan korjauksen heti") and good
+    handling stopped calming the two cursing personas in the turns their difficulty promises
+    (`roleplay eval` calm_in_range_rate 1.0 -> 0.826). A false "no next step" keeps a
+    well-handled customer angry."""
     moves: dict[SignalKind, Move] = {}
     for s in detect(text, language=language, customer_name=customer_name):
-        if s.kind in LEXICON_AS_FEATURE and not every_kind:
-            continue
         # The first phrase of each kind is its evidence; the ladder counts kinds, not hits.
         moves.setdefault(s.kind, Move(kind=s.kind, confidence=1.0, quote=s.quote,
                                       start=s.start, end=s.end, source="lexicon"))
@@ -149,7 +139,7 @@ class LexicalAppraiser:
     def appraise(self, text: str, language: str | None = None,
                  customer_name: str | None = None) -> Appraisal:
         """Return the moves the phrase lists find in `text`."""
-        return Appraisal(moves=lexical_moves(text, language, customer_name, every_kind=True),
+        return Appraisal(moves=lexical_moves(text, language, customer_name),
                          language=language, appraiser=self.name)
 
 
@@ -383,8 +373,7 @@ class ModelAppraiser:
     def appraise(self, text: str, language: str | None = None,
                  customer_name: str | None = None) -> Appraisal:
         """Return the lexicon's moves plus the classifier's moves above their thresholds."""
-        moves = lexical_moves(text, language, customer_name,
-                              every_kind=not self.model.lexicon_features)
+        moves = lexical_moves(text, language, customer_name)
         found = {m.kind for m in moves}
         stripped = text.strip()
         start = text.find(stripped) if stripped else 0

@@ -13,7 +13,6 @@ from test_appraisal import WordHashEmbeddings
 
 from roleplay.appraisal import (
     LANGUAGES,
-    LEXICON_AS_FEATURE,
     AppraisalModel,
     AppraisalModelError,
     LexicalAppraiser,
@@ -31,13 +30,10 @@ BROAD = "ok i'll call the courier now"
 
 
 def test_the_next_step_list_decides_beside_the_model_and_alone() -> None:
-    # The ladder needs the list's plain next steps (see LEXICON_AS_FEATURE): a list kind held
-    # back as a feature only would be missing from the precise layer, never from `every_kind`.
-    assert SignalKind.NEXT_STEP not in LEXICON_AS_FEATURE
+    # The ladder needs the list's plain next steps (see lexical_moves).
     assert SignalKind.NEXT_STEP in LexicalAppraiser().appraise(BROAD, "en").kinds
-    every = lexical_moves(BROAD, "en", None, every_kind=True)
+    every = lexical_moves(BROAD, "en", None)
     assert [m.kind for m in every] == [SignalKind.NEXT_STEP]
-    assert lexical_moves(BROAD, "en", None) == every
     assert BROAD[every[0].start:every[0].end] == every[0].quote
 
 
