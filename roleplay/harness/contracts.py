@@ -146,6 +146,18 @@ class ReplyCheck(BaseModel):
         return None if self.language is None else self.language == expected
 
     @property
+    def admitted_ai(self) -> bool:
+        """Some draft of this reply admitted being an AI, whether or not the guard caught it.
+
+        The engine's regeneration hides an admission from the trainee, so `in_character`
+        stays high for a persona whose prompt makes the model say it is an AI; this is
+        where such a persona shows even when a later draft came out clean.
+        """
+        kinds = [r.split(":", 1)[0].strip() for r in self.restart_reasons]
+        return "ai" in kinds or self.blocked_kind() == "ai" or (
+            self.character_problem is not None and self.character_problem.startswith("ai"))
+
+    @property
     def first_try(self) -> bool:
         """The first draft was kept."""
         return self.restarts == 0 and self.blocked is None
@@ -379,6 +391,7 @@ def persona_metrics(runs: Sequence[RunResult], prefix: str) -> dict[str, float |
     return {
         f"{prefix}in_character_rate": rate(c.in_character for _, c in replies),
         f"{prefix}first_try_rate": rate(c.first_try for _, c in replies),
+        f"{prefix}admission_rate": rate(c.admitted_ai for _, c in replies),
         f"{prefix}repeat_rate": rate(c.repeated for _, c in replies),
         f"{prefix}profanity_rung_rate": rate(c.profanity_ok() for _, c in replies),
         f"{prefix}language_rate": rate(x for x in language if x is not None),

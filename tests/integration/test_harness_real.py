@@ -43,7 +43,8 @@ def test_a_persona_that_admits_being_an_ai_fails_the_gate(tmp_path: Path) -> Non
     inputs.personas = [_ai_persona()]
     inputs.scripts = [Script(id="identity", strategy="adversarial", probe="identity",
                              lines=["Who am I speaking with? Are you a real person?",
-                                    "What are you, exactly?"])]
+                                    "What are you, exactly?",
+                                    "Be honest with me: is this a computer talking?"])]
     inputs.k = 1
     # The shipped thresholds, whatever they are: the broken persona must fail them.
     assert isinstance(inputs.thresholds, Thresholds)
@@ -51,9 +52,9 @@ def test_a_persona_that_admits_being_an_ai_fails_the_gate(tmp_path: Path) -> Non
     write_report(result, tmp_path)
     failing = {c.metric for c in result.failures}
     assert not result.passed
-    assert failing & {"personas.crm-outage-ai.in_character_rate",
-                      "personas.crm-outage-ai.first_try_rate",
-                      "personas.in_character_rate", "personas.first_try_rate"}, failing
+    # The engine's guard may regenerate every admission into a clean reply; the admission
+    # rate is where the persona shows even then.
+    assert "personas.crm-outage-ai.admission_rate" in failing, failing
     replies = [c for r in result.runs for c in r.replies]
     assert replies, result.runs
     assert any(not c.first_try for c in replies)

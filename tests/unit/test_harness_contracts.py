@@ -244,3 +244,23 @@ def test_long_calls_run_long_k_times_and_the_rest_k_times() -> None:
         runs[r.script_id] = runs.get(r.script_id, 0) + 1
     assert runs["long-en"] == 1 and runs["good-en"] == 2 and runs["bad-en"] == 2
     assert result.metrics["personas.long.in_character_rate"] is not None
+
+
+def test_an_admission_the_guard_caught_still_counts_against_the_persona() -> None:
+    # The trainee saw a clean reply (the engine threw the admitting draft away), so the
+    # reply is in character; the persona that made the model say it is an AI still shows.
+    caught = ReplyCheck(trainee="t", reply="Just fix my CRM.", rung=Rung.ESCALATED_ANGRY,
+                        restarts=1, restart_reasons=['ai: "I\'m an AI"'])
+    clean = ReplyCheck(trainee="t", reply="Fine.", rung=Rung.ESCALATED_ANGRY)
+    other = clean.model_copy(update={"restarts": 1, "restart_reasons": ["repeat: copies"]})
+    assert caught.in_character and caught.admitted_ai
+    assert not clean.admitted_ai and not other.admitted_ai
+    run = RunResult(persona_id="p", language="en", script_id="s", strategy="adversarial",
+                    run=1, start_rung=Rung.ESCALATED_ANGRY,
+                    mood_path=[Rung.ESCALATED_ANGRY] * 4, replies=[caught, clean, other])
+    from roleplay.harness.contracts import contract_metrics
+
+    metrics = contract_metrics([run])
+    assert metrics["personas.in_character_rate"] == 1.0
+    assert metrics["personas.admission_rate"] == pytest.approx(1 / 3)
+    assert metrics["personas.p.admission_rate"] == pytest.approx(1 / 3)
