@@ -42,9 +42,13 @@ def open_call(page: Page, url: str, name: str) -> None:
 
 
 def say(page: Page, text: str, replies: int) -> None:
+    # The reply's bubble shows with its first token, before the reply is done: typing the
+    # next line then raced the end of the stream (CI under load: the third line never went).
+    expect(page.locator("#send")).to_be_enabled()
     page.locator("#message textarea").fill(text)
     page.locator("#send").click()
     expect(page.locator('#chat [data-testid="bot"]')).to_have_count(replies)
+    expect(page.locator("#send")).to_be_enabled()
 
 
 def test_rewind_to_turn_2_scores_the_branch_and_history_shows_two_branches(
