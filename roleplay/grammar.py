@@ -6,6 +6,14 @@ first drafts thrown away in a full personas run of the harness); a line that can
 same way is less likely to turn into the same line. Unlike `logit_bias`, which bans a word's
 tokens everywhere in the reply (and every subword of a long Finnish word), the grammar only
 rules out the start: the words stay free to be said later in the reply.
+
+llama.cpp's DRY sampler, which penalises continuing any run already in the prompt, was tried
+against the copies and left out (2026-12-01, seven personas, good and bad scripts, 51
+replies per arm, arms alternated on one server). With `dry_allowed_length` 6 it ended the
+repeats (17 throw-aways to 0) and raised the first-try rate from 0.53 to 0.67, but the model
+kept copying with letters changed to step around the penalty ("kolmlla kerta ... tosisaanne"
+for the opening's "kolmatta kertaa ... tosissanne"): hunspell's unknown-word share rose from
+0.13 to 0.20 in Finnish and from 0.11 to 0.20 in Latvian. With 12 it changed nothing.
 """
 
 from __future__ import annotations
