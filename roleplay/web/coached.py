@@ -36,6 +36,10 @@ WITHHELD = ("Your assessment is handed in. Your trainer releases the result; it 
             "your History once they have.")
 
 
+EXPORT_PREFIX = "team-"
+"""How a trainer's export file is named (roleplay.web.gate refuses it to everyone else)."""
+
+
 @dataclass(frozen=True)
 class ReviewView:
     """What the review panel shows of one call."""
@@ -232,12 +236,14 @@ class CoachedApp(WebApp):
                        {s.session_id: s for s in self.store.list_sessions()})
 
     def export_file(self, name: str, text: str) -> Path:
-        """Write an export for download (the Gate serves nothing named report-*)."""
-        # A random folder: the file's address is the trainer's alone to know.
-        path = self.files_dir / f"export-{secrets.token_hex(12)}" / name
+        """Write an export for download, named `team-<name>`: the Gate serves such files to
+        trainers only (Gradio copies a download into its cache under a hash of its content,
+        so the file's name is all of its address the Gate can read)."""
+        # A random folder, so two exports of one name never overwrite each other.
+        path = self.files_dir / f"export-{secrets.token_hex(12)}" / f"{EXPORT_PREFIX}{name}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return path
 
 
-__all__ = ["CoachedApp", "CoachingError", "Filters"]
+__all__ = ["EXPORT_PREFIX", "CoachedApp", "CoachingError", "Filters"]

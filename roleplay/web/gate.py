@@ -8,7 +8,9 @@ fills those gaps:
 - it puts the client address of every request in `CLIENT`, where `LoginGate` (the `auth=`
   callable) reads it to slow and lock out failed logins per user and per address;
 - a report download (`.../file=.../report-<session>.md|json`) is served only to the
-  call's owner or a trainer;
+  call's owner or a trainer, and a trainer's export (dashboard and results CSV, xAPI
+  statements: `.../file=.../team-<name>`) only to a trainer, so a link that leaks
+  from a trainer's screen gives a trainee nothing;
 - a Gradio session hash (the key of the page state: the open call) is tied to the first
   user, or with login off the first browser, that uses it; anyone else using it is refused,
   so a leaked hash neither opens another's call nor listens to its replies;
@@ -38,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from roleplay.errors import RoleplayError
 from roleplay.users import Users
 from roleplay.web.actions import Identity, WebApp
+from roleplay.web.coached import EXPORT_PREFIX
 from roleplay.web.cookies import BROWSER_COOKIE
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,8 @@ CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("roleplay_client", 
 """The address of the client whose request is being handled (set by Gate)."""
 
 _REPORT_FILE = re.compile(r"/file=.*report-([0-9A-Za-z]+)\.(?:md|json)$")
+_EXPORT_FILE = re.compile(rf"/file=.*/{re.escape(EXPORT_PREFIX)}[^/]+$")
+"""A trainer's download (named by roleplay.web.coached.CoachedApp.export_file)."""
 _HASH_IN_PATH = re.compile(r"/heartbeat/([^/]+)$|/stream/([^/]+)/[^/]+/[^/]+")
 _MAX_HASHES = 100_000
 """Session hashes remembered; the oldest are forgotten first (a page open for days)."""
@@ -179,6 +184,9 @@ class Gate:
         if report and not self._may_download(report.group(1), user, browser):
             await _refuse(send, 403, "This report belongs to someone else.")
             return
+        if _EXPORT_FILE.search(path) and not self._is_trainer(user, browser):
+            await _refuse(send, 403, "Only trainers can download the team's exports.")
+            return
         # Gradio takes the session hash from a JSON body (queue/join, call/<api>, cancel,
         # reset, component_server), the query (queue/data) or the path (heartbeat, stream).
         session_hash = parse_qs(scope.get("query_string", b"").decode("latin-1")
@@ -206,6 +214,12 @@ class Gate:
         except RoleplayError:
             return False
         return True
+
+    def _is_trainer(self, user: str | None, browser: str | None) -> bool:
+        try:
+            return self.webapp.identity(user, None, browser).role == "trainer"
+        except RoleplayError:
+            return False
 
     def _same_owner(self, session_hash: str, owner: str | None) -> bool:
         if owner is None:

@@ -310,3 +310,17 @@ def test_a_persona_that_cannot_be_written_says_so_without_the_servers_path(
     [problem] = err.value.problems
     shown = f"{problem.file} {problem.message} {problem.fix}"
     assert "Not a directory" in shown and str(tmp_path) not in shown and "Errno" not in shown
+
+
+def test_a_trainers_export_is_served_only_to_trainers(served: Served) -> None:
+    ann = client(served, "ann")
+    start(ann)
+    ann.predict("I'm sorry, Maria. I will fix it today.", api_name="/send")
+    ann.predict(api_name="/end_call")
+    board = client(served, "tess").predict("", "", "", "", api_name="/dashboard")
+    urls = sorted(set(re.findall(r"https?://[^'\"\s]+/team-[\w.-]+", str(board))))
+    assert any(u.endswith("/team-dashboard.csv") for u in urls), urls
+    for name, expected in (("tess", 200), ("ann", 403), ("bob", 403)):
+        with httpx.Client(cookies=client(served, name).cookies) as http:
+            assert {http.get(url).status_code for url in urls} == {expected}, name
+    assert httpx.get(urls[0]).status_code in (401, 403)  # and nothing without login
