@@ -117,3 +117,19 @@ branches = Table(
     Column("report", Text),
 )
 """Every branch of a call after the first (roleplay.store.branches)."""
+
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False),  # user:<name> or address:<client address>
+    Column("at", Float, nullable=False),  # epoch seconds
+    Index("login_failures_by_key", "key", "at"),
+)
+"""Failed logins in the last window, every app process's (roleplay.store.logins)."""
+
+login_locks = Table(
+    "login_locks", metadata,
+    Column("key", Text, primary_key=True),
+    Column("until", Float, nullable=False),  # epoch seconds
+)
+"""User names and addresses locked out after too many failed logins, until `until`."""

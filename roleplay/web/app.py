@@ -25,6 +25,7 @@ from roleplay.config import Settings
 from roleplay.errors import RoleplayError
 from roleplay.personas import Persona
 from roleplay.store import TranscriptStore
+from roleplay.store.logins import SqlFailureLog
 from roleplay.transcript import Transcript
 from roleplay.users import Users
 from roleplay.web import render
@@ -192,8 +193,11 @@ def launch_app(demo: Page, settings: Settings, users: Users | None = None,
                block: bool = True, port: int | None = None,
                throttle: LoginThrottle | None = None) -> Page:
     """Serve `demo` on settings.host:port with the queue limit and, if configured, login
-    (failed logins slowed and locked out by `throttle`, LoginThrottle() by default)."""
-    throttle = throttle or LoginThrottle()
+    (failed logins slowed and locked out by `throttle`; by default LoginThrottle on the
+    store's database, so every app process on it counts the same failures)."""
+    if throttle is None:
+        shared = SqlFailureLog.beside(demo.webapp.store)
+        throttle = LoginThrottle(log=shared) if shared is not None else LoginThrottle()
     # Replies wait for a model slot in the engine (ModelSlots), where the trainee is told
     # their place in line; waiting in Gradio's queue instead would be a frozen box.
     demo.queue(default_concurrency_limit=HANDLERS)

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,6 +58,64 @@ _MAX_HASHES = 100_000
 
 # --- logins ---------------------------------------------------------------------------------
 
+class FailureLog(Protocol):
+    """Where `LoginThrottle` keeps failed logins and locks, by key (`user:<name>`,
+    `address:<address>`): in this process (`MemoryFailureLog`), or in the database every
+    app process shares (roleplay.store.logins.SqlFailureLog)."""
+
+    def add(self, key: str, at: float, since: float) -> int:
+        """Record a failure of `key` at `at`, forget those before `since`; return the count."""
+        ...
+
+    def count(self, key: str, since: float) -> int:
+        """Failures of `key` at or after `since`."""
+        ...
+
+    def lock(self, key: str, until: float) -> None:
+        """Lock `key` until `until` (a longer lock already there stays)."""
+        ...
+
+    def locked_until(self, key: str) -> float:
+        """When `key`'s lock ends (0 if it has none)."""
+        ...
+
+    def forget(self, key: str, latest_only: bool = False) -> None:
+        """Forget `key`'s failures, or only its latest one."""
+        ...
+
+
+@dataclass
+class MemoryFailureLog:
+    """A `FailureLog` in this process: one app process only, forgotten on restart."""
+
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+    _locked: dict[str, float] = field(default_factory=dict)
+
+    def add(self, key: str, at: float, since: float) -> int:
+        times = self._failures.setdefault(key, deque())
+        while times and times[0] < since:
+            times.popleft()
+        times.append(at)
+        if len(self._failures) > _MAX_HASHES:  # names an attacker makes up, forgotten
+            self._failures = {k: v for k, v in self._failures.items() if v and v[-1] >= since}
+        return len(times)
+
+    def count(self, key: str, since: float) -> int:
+        return sum(1 for t in self._failures.get(key, ()) if t >= since)
+
+    def lock(self, key: str, until: float) -> None:
+        self._locked[key] = max(until, self._locked.get(key, 0.0))
+
+    def locked_until(self, key: str) -> float:
+        return self._locked.get(key, 0.0)
+
+    def forget(self, key: str, latest_only: bool = False) -> None:
+        if not latest_only:
+            self._failures.pop(key, None)
+        elif self._failures.get(key):
+            self._failures[key].pop()
+
+
 @dataclass
 class LoginThrottle:
     """Failed logins, per user name and per client address: slowed, then locked out.
@@ -66,7 +124,9 @@ class LoginThrottle:
     of them, or an address with `address_failures` (a classroom shares one), is locked for
     `lock` seconds: every login for it is refused, the right password too, and not counted.
     Before that, each failure waits `delay` seconds, doubled per failure, at most
-    `max_delay`.
+    `max_delay`. The failures and locks are kept in `log`: give several app processes the
+    database's (`SqlFailureLog`) so a guesser cannot spread tries over them. `clock` is
+    epoch seconds, the one clock processes share.
     """
 
     user_failures: int = 5
@@ -75,14 +135,13 @@ class LoginThrottle:
     lock: float = 15 * 60
     delay: float = 0.5
     max_delay: float = 4.0
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-    _locked: dict[str, float] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+    log: FailureLog = field(default_factory=MemoryFailureLog)
 
     def locked_for(self, name: str, address: str) -> float:
         """Seconds until `name` from `address` may try again; 0 if they may now."""
         now = self.clock()
-        return max(0.0, *(self._locked.get(key, 0.0) - now for key in _keys(name, address)))
+        return max(0.0, *(self.log.locked_until(key) - now for key in _keys(name, address)))
 
     def attempt(self, name: str, address: str) -> None:
         """Count an attempt as failed before the password is checked, so that many at once
@@ -90,26 +149,19 @@ class LoginThrottle:
         now = self.clock()
         for key, limit in zip(_keys(name, address), (self.user_failures, self.address_failures),
                               strict=True):
-            times = self._failures.setdefault(key, deque())
-            while times and times[0] < now - self.window:
-                times.popleft()
-            times.append(now)
-            if len(times) >= limit and self._locked.get(key, 0.0) <= now:
-                self._locked[key] = now + self.lock
-        if len(self._failures) > _MAX_HASHES:  # names an attacker makes up, forgotten
-            self._failures = {k: v for k, v in self._failures.items()
-                              if v and v[-1] >= now - self.window}
+            if (self.log.add(key, now, now - self.window) >= limit
+                    and self.log.locked_until(key) <= now):
+                self.log.lock(key, now + self.lock)
 
     def success(self, name: str, address: str) -> None:
         """A right password: the user starts afresh; the address keeps its other failures."""
         user, place = _keys(name, address)
-        self._failures.pop(user, None)
-        if self._failures.get(place):
-            self._failures[place].pop()
+        self.log.forget(user)
+        self.log.forget(place, latest_only=True)
 
     def wait(self, name: str) -> float:
         """Seconds a failed login of `name` waits before its answer."""
-        count = len(self._failures.get(_keys(name, "")[0], ()))
+        count = self.log.count(_keys(name, "")[0], self.clock() - self.window)
         return min(self.max_delay, self.delay * 2 ** max(0, count - 1)) if self.delay else 0.0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from e2e_support import ARTIFACTS, USERS, app_files
 from playwright.sync_api import Browser, Page, expect
@@ -78,3 +79,17 @@ def test_a_call_begun_on_one_process_goes_on_on_another(
     assert session.session_id == session_id
     assert [t.role for t in turns] == ["customer", "trainee", "customer", "trainee", "customer"]
     assert [t.content for t in turns[1:]] == [CALMING, first, FOLLOW_UP, second]
+
+
+def test_wrong_passwords_spread_over_the_processes_lock_the_user_out_on_both(
+        deployment: tuple[AppProcess, AppProcess, str]) -> None:
+    a, b, _ = deployment
+
+    def login(url: str, password: str) -> int:
+        return httpx.post(url + "login", data={"username": "bob", "password": password},
+                          timeout=60).status_code
+
+    # Five wrong passwords in all, taking turns: neither process saw five by itself.
+    codes = [login(url, f"guess-{i}") for i, url in enumerate([a.url, b.url] * 3)]
+    assert codes == [400] * 5 + [429], codes
+    assert login(a.url, USERS["bob"][0]) == login(b.url, USERS["bob"][0]) == 429
