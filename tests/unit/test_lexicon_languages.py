@@ -54,6 +54,12 @@ def test_moves_are_found_in_each_language(lang: str, expected: SignalKind, text:
     assert expected in kinds(text, lang)
 
 
+def test_someone_will_answer_is_vague_but_staying_until_they_answer_is_not() -> None:
+    assert SignalKind.VAGUE in kinds("Viņi atbildēs, kad varēs.", "lv")
+    # A good dev call was told it violated a principle for this line (dev.jsonl).
+    assert SignalKind.VAGUE not in kinds("Palikšu uz līnijas, līdz viņi atbildēs.", "lv")
+
+
 def test_acronyms_are_case_sensitive_and_everyday_ones_are_not_jargon() -> None:
     # "QRX" is in no word list: only the generic acronym pattern can find it.
     assert SignalKind.JARGON in kinds("The QRX was approved.", "en")
