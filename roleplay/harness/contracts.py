@@ -30,7 +30,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from roleplay.character import CharacterCheck
+from roleplay.character import CharacterCheck, retyped_copy
 from roleplay.errors import RoleplayError
 from roleplay.harness.metrics import mean, pass_hat_k, rate
 from roleplay.language import detect_language
@@ -110,8 +110,9 @@ class ReplyCheck(BaseModel):
     language: str | None = None
     """Detected language, None when the reply is too short to tell."""
     repeated: bool = False
-    """Word for word an earlier customer line of the call (the opening included); reported,
-    not gated: a parrot is a poor customer but not out of character."""
+    """An earlier customer line of the call (the opening included) again, word for word or
+    retyped with letters changed; reported, not gated: a parrot is a poor customer but not
+    out of character."""
     fact_problem: str | None = None
     """The reply contradicts the persona's facts or the call (the character check's "fact")."""
     recalled: bool | None = None
@@ -293,7 +294,8 @@ def check_reply(engine: ReplyEventSource, persona: Persona, trainee: str, text: 
     return ReplyCheck(trainee=trainee, reply=text, rung=rung, reason=reason, restarts=restarts,
                       character_problem=problem, fact_problem=fact, swears=swears(text),
                       language=detect_language(text).language,
-                      repeated=_norm(text) in {_norm(e) for e in earlier})
+                      repeated=_norm(text) in {_norm(e) for e in earlier}
+                      or any(retyped_copy(text, e) for e in earlier))
 
 
 def _norm(text: str) -> str:

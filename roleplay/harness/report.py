@@ -21,7 +21,7 @@ PERSONA_METRICS: dict[str, str] = {
     "in_character_rate": "replies in character (no AI admission, not the agent, no echo)",
     "first_try_rate": "replies the engine did not have to regenerate",
     "admission_rate": "replies with a draft that admitted being an AI, caught or not",
-    "repeat_rate": "replies repeating an earlier customer line word for word (not gated)",
+    "repeat_rate": "replies repeating an earlier customer line, word for word or retyped",
     "profanity_rung_rate": "replies that swear only on the cursing rung",
     "language_rate": "replies in the persona's language (of those long enough to tell)",
     "mood_good_rate": "good-handling runs that ended calmer than they started",

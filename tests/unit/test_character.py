@@ -93,6 +93,30 @@ def test_repeating_an_earlier_line_word_for_word_is_caught() -> None:
     assert check.check("Your system is still down!", final=True) is None
 
 
+@pytest.mark.parametrize("earlier, reply, language", [
+    # Seen in full persona runs: the opening again with letters changed.
+    ("kolmas kerta tällä viikolla kun soitan!", "Kolmasta kertaa tällä viikolla kun soitan!",
+     "fi"),
+    ("Man vannasistabā ir peļķe, un jūs man jautājat, vai es pats neesmu vainīgs!",
+     "Man vannasistabā ir peļķe, un jutājat, vai es pats neesmu vainīgs!", "lv"),
+    ("Third time I'm calling about this! You charged me twice for the sofa!",
+     "Third tiem I'm callin about this! You charged me twice for teh sofa!", "en"),
+])
+def test_an_earlier_line_typed_again_with_letters_changed_is_a_repeat(
+        earlier: str, reply: str, language: str) -> None:
+    check = CharacterCheck(rung=Rung.ESCALATED_ANGRY, language=language,
+                           said=frozenset({earlier}))
+    verdict = check.check(reply, final=True)
+    assert verdict is not None and verdict.kind == "repeat" and verdict.copied == earlier
+
+
+def test_a_retyped_copy_in_another_language_is_out_of_character_first() -> None:
+    check = CharacterCheck(rung=Rung.ESCALATED_ANGRY, language="fi",
+                           said=frozenset({"Wher is my technicain, I hav waitted al day long!"}))
+    verdict = check.check("Where is my technician, I have waited all day long!", final=True)
+    assert verdict is not None and verdict.kind == "language"
+
+
 AGENT_FI = "Ymmärrän, että tämä on turhauttavaa. Korjaan laskun nyt ja lähetän vahvistuksen."
 
 
