@@ -184,7 +184,8 @@ class LoginGate:
         async `__call__` for a truthy answer.
         """
         address = CLIENT.get()
-        locked = self.throttle.locked_for(name, address)
+        # The throttle may ask the database (SqlFailureLog): off the event loop, like scrypt.
+        locked = await asyncio.to_thread(self.throttle.locked_for, name, address)
         if locked:
             from fastapi import HTTPException
 
@@ -195,13 +196,13 @@ class LoginGate:
             raise HTTPException(status_code=429, detail=(
                 f"Too many failed logins. Try again in {minutes} minute"
                 f"{'s' if minutes != 1 else ''}, or ask your trainer."))
-        self.throttle.attempt(name, address)
+        await asyncio.to_thread(self.throttle.attempt, name, address)
         # scrypt takes about 0.1 s of CPU: off the event loop, which serves everyone.
         if await asyncio.to_thread(self.users.authenticate, name, password):
-            self.throttle.success(name, address)
+            await asyncio.to_thread(self.throttle.success, name, address)
             return True
         log.warning("failed login: %r from %s", name, address)
-        await asyncio.sleep(self.throttle.wait(name))
+        await asyncio.sleep(await asyncio.to_thread(self.throttle.wait, name))
         return False
 
 
