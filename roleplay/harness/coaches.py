@@ -53,6 +53,29 @@ def most_overruled(metrics: dict[str, float | None], n: int = 3) -> list[tuple[s
     return sorted(counts, key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
+REPORT_HEADER = ["principle", "agreement", "kappa", "calls overruled"]
+REPORT_NOTE = ("The evaluator against the coaches, on the calls trainers reviewed "
+               "(`roleplay sessions export --reviewed`, `--reviewed FILE`): reported, not "
+               "gated. The principles overruled most are the ones to calibrate next.")
+
+
+def report_rows(metrics: dict[str, float | None]) -> list[list[str]]:
+    """The report's table: every principle, most overruled first, then all pooled."""
+    def fmt(v: float | None) -> str:
+        return "–" if v is None else f"{v:.3g}"
+
+    start, end = f"{PREFIX}.principle.", ".agreement"
+    ids = [k.removeprefix(start).removesuffix(end) for k in metrics
+           if k.startswith(start) and k.endswith(end)]
+    ids.sort(key=lambda p: (-(metrics.get(f"{start}{p}.overruled") or 0), p))
+    rows = [[p, fmt(metrics.get(f"{start}{p}.agreement")), fmt(metrics.get(f"{start}{p}.kappa")),
+             fmt(metrics.get(f"{start}{p}.overruled"))] for p in ids]
+    if rows:
+        rows.append(["all, pooled", fmt(metrics.get(f"{PREFIX}.agreement")),
+                     fmt(metrics.get(f"{PREFIX}.kappa")), ""])
+    return rows
+
+
 def describe(metrics: dict[str, float | None]) -> list[str]:
     """The agreement in a few lines for the terminal (empty without reviewed calls)."""
     if f"{PREFIX}.calls" not in metrics:

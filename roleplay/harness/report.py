@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from roleplay.harness import character_labels, plots
+from roleplay.harness import character_labels, coaches, plots
 from roleplay.harness.contracts import RunResult
 from roleplay.harness.runner import HarnessResult
 
@@ -238,6 +238,10 @@ def render_markdown(result: HarnessResult) -> str:
                                                       CALL_METRICS))
         lines += ["### Per language", ""]
         lines += _md_table(LANGUAGE_HEADER, language_rows(result, "judge.heldout_calls"))
+    agreement = coaches.report_rows(result.metrics)
+    if agreement:
+        lines += ["## Agreement with the coaches", "", coaches.REPORT_NOTE, ""]
+        lines += _md_table(coaches.REPORT_HEADER, agreement)
     return "\n".join(lines)
 
 
@@ -403,6 +407,11 @@ def render_html(result: HarnessResult) -> str:
                                  _principle_rows(result)))
         if has_heldout_calls(result):
             parts.append(_html_heldout_calls(result))
+        agreement = coaches.report_rows(result.metrics)
+        if agreement:
+            parts.append("<h2>Agreement with the coaches</h2>"
+                         f"<p class='muted'>{_h(coaches.REPORT_NOTE)}</p>"
+                         + _html_table(coaches.REPORT_HEADER, agreement))
         every = {**result.dev_labels, **result.call_labels}
         # A heading of its own: it lists the development set's and the held-out calls' rows.
         parts.append("<h2>Every evaluation</h2>" + _html_table(

@@ -12,6 +12,7 @@ from roleplay.coaching.labels import dev_set_lines, reviewed_cases
 from roleplay.coaching.service import Coaching, CoachingError
 from roleplay.config import PROJECT_ROOT
 from roleplay.harness.coaches import describe, most_overruled
+from roleplay.harness.report import write_report
 from roleplay.harness.devset import load_dev_set
 from roleplay.harness.runner import HarnessInputs, run_harness
 from roleplay.harness.thresholds import load_thresholds
@@ -112,6 +113,14 @@ def test_three_reviewed_calls_give_the_hand_counted_agreement(tmp_path: Path) ->
         "  overruled most: no_blame (2), empathy (1), next_step (1)"]
     # The development set's figures are untouched by the reviewed calls.
     assert not [e for e in result.evaluations if e.dataset == "dev"]
+    # The report shows the table, most overruled first.
+    files = write_report(result, tmp_path / "report")
+    summary = files["markdown"].read_text(encoding="utf-8")
+    assert "## Agreement with the coaches" in summary
+    table = summary.split("## Agreement with the coaches", 1)[1]
+    assert table.index("| no_blame | 0.333 | 0 | 2 |") < table.index("| empathy |")
+    assert "| all, pooled | 0.636 | 0.214 |  |" in table
+    assert "Agreement with the coaches" in files["html"].read_text(encoding="utf-8")
 
 
 def test_sessions_export_reviewed_writes_the_dev_set_format(
