@@ -12,8 +12,8 @@ from roleplay.coaching.labels import dev_set_lines, reviewed_cases
 from roleplay.coaching.service import Coaching, CoachingError
 from roleplay.config import PROJECT_ROOT
 from roleplay.harness.coaches import describe, most_overruled
-from roleplay.harness.report import write_report
 from roleplay.harness.devset import load_dev_set
+from roleplay.harness.report import write_report
 from roleplay.harness.runner import HarnessInputs, run_harness
 from roleplay.harness.thresholds import load_thresholds
 from roleplay.report import EvaluationReport, PrincipleResult
