@@ -79,8 +79,9 @@ RETYPED = 0.8
 """Letter-level likeness (difflib's ratio, both lines whole) that makes a reply an earlier
 line of the customer typed again with letters changed: "Kolmasta kertaa tällä viikolla kun
 soitan!" for "kolmas kerta tällä viikolla kun soitan!" shares no word triple with it. In
-two full persona runs 3-4% of the replies trainees saw were such copies; below 0.8 the
-pairs were a sentence of the complaint said again, which angry customers do."""
+two full persona runs about 3% of the replies trainees saw were such copies (6 of 217, 8 of
+228); below 0.8 the pairs were a sentence of the complaint said again, which angry
+customers do."""
 
 
 @dataclass(frozen=True)
