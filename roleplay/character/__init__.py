@@ -217,11 +217,13 @@ class CharacterCheck:
             # After the other checks: a retyped copy that is also broken or in another
             # language is out of character first.
             verdict = self._final(text)
+            if verdict is not None:
+                return verdict
             retyped = next((line for line in self.said if retyped_copy(text, line)), None)
-            if verdict is None and retyped is not None:
+            if retyped is not None:
                 return Verdict("repeat", "says an earlier line of the customer again, retyped",
                                retyped)
-            return verdict
+            return None
         return None
 
     def _final(self, text: str) -> Verdict | None:
