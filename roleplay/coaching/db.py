@@ -15,7 +15,7 @@ from roleplay.coaching.models import Assignment, Attempt, Override, Review, Turn
 from roleplay.coaching.tables import TABLES, assignments, attempts, overrides, turn_comments
 from roleplay.errors import StoreError
 from roleplay.report import EvaluationReport
-from roleplay.store.database import make_engine
+from roleplay.store.database import in_process, make_engine
 from roleplay.store.schema import metadata, sessions
 from roleplay.transcript import utcnow
 
@@ -42,8 +42,7 @@ class CoachingStore:
         opening it ran the migrations). An in-memory SQLite store has no database a second
         engine could reach, so its coaching tables are a second in-memory database."""
         url = store.url
-        memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-        return cls(make_engine(url), create=memory)
+        return cls(make_engine(url), create=in_process(url))
 
     def _write(self, statement: Any) -> Any:
         try:

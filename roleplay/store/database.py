@@ -61,11 +61,17 @@ def shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def in_process(url: URL) -> bool:
+    """True for an in-memory SQLite database: it lives in this process, and a second engine
+    on its URL would be a new, empty one."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 def make_engine(url: URL) -> Engine:
     """An engine on `url` (see parse_url) configured as the module docstring says."""
     if url.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    memory = url.database in (None, "", ":memory:")
+    memory = in_process(url)
     if not memory:
         Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False,

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from roleplay.errors import StoreError
-from roleplay.store.database import make_engine
+from roleplay.store.database import in_process, make_engine
 from roleplay.store.schema import login_failures, login_locks
 
 T = TypeVar("T")
@@ -31,8 +31,7 @@ class SqlFailureLog:
         migrations made the tables), or None for an in-memory database, which no second
         engine can reach (and only one process uses)."""
         url = getattr(store, "url", None)
-        if url is None or (url.get_backend_name() == "sqlite"
-                           and url.database in (None, "", ":memory:")):
+        if url is None or in_process(url):
             return None
         return cls(make_engine(url))
 
