@@ -123,7 +123,7 @@ class ReplyCheck(BaseModel):
 
     def blocked_kind(self) -> str | None:
         """The verdict kind (ai, agent, echo, junk, profanity, language) of a give-up."""
-        return self.blocked.split(":", 1)[0].strip() if self.blocked else None
+        return _kind(self.blocked) if self.blocked else None
 
     @property
     def in_character(self) -> bool:
@@ -154,9 +154,8 @@ class ReplyCheck(BaseModel):
         stays high for a persona whose prompt makes the model say it is an AI; this is
         where such a persona shows even when a later draft came out clean.
         """
-        kinds = [r.split(":", 1)[0].strip() for r in self.restart_reasons]
-        return "ai" in kinds or self.blocked_kind() == "ai" or (
-            self.character_problem is not None and self.character_problem.startswith("ai"))
+        said = [*self.restart_reasons, self.blocked or "", self.character_problem or ""]
+        return any(_kind(verdict) == "ai" for verdict in said)
 
     @property
     def first_try(self) -> bool:
@@ -296,6 +295,11 @@ def check_reply(engine: ReplyEventSource, persona: Persona, trainee: str, text: 
                       language=detect_language(text).language,
                       repeated=_norm(text) in {_norm(e) for e in earlier}
                       or any(retyped_copy(text, e) for e in earlier))
+
+
+def _kind(verdict: str) -> str:
+    # A verdict as the engine words it: "<kind>: <detail>" (roleplay.character.Verdict).
+    return verdict.split(":", 1)[0].strip()
 
 
 def _norm(text: str) -> str:
