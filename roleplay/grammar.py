@@ -12,7 +12,7 @@ against the copies and left out (2026-12-01, seven personas, good and bad script
 replies per arm, arms alternated on one server). With `dry_allowed_length` 6 it ended the
 repeats (17 throw-aways to 0) and raised the first-try rate from 0.53 to 0.67, but the model
 kept copying with letters changed to step around the penalty ("kolmlla kerta ... tosisaanne"
-for the opening's "kolmatta kertaa ... tosissanne"): hunspell's unknown-word share rose from
+for the opening's "kolmas kerta ... tosissanne"): hunspell's unknown-word share rose from
 0.13 to 0.20 in Finnish and from 0.11 to 0.20 in Latvian. With 12 (two personas) it changed
 nothing.
 """
