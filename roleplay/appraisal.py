@@ -317,6 +317,16 @@ class AppraisalModel:
         return cls(meta=meta, **arrays)
 
 
+def shipped_recipe(directory: Path = MODEL_DIR) -> Recipe:
+    """Return the embedding recipe the classifier in `directory` records (MEAN if it has none
+    to read): what `roleplay model-server` must serve for it."""
+    try:
+        text = (directory / "meta.json").read_text("utf-8")
+        return ModelMeta.model_validate_json(text).embedding_recipe
+    except (OSError, ValueError):
+        return MEAN
+
+
 class AppraisalModelError(RoleplayError):
     """The trained appraisal model is missing, unreadable or made for other embeddings."""
 

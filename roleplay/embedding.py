@@ -90,6 +90,11 @@ RECIPES: dict[str, Recipe] = {
     "eol": Recipe(pooling="last", template='This is what a customer-service agent typed to an '
                                           f'upset customer: "{LINE}"\nIn one word, what the '
                                           'agent did:"'),
+    # The original PromptEOL prompt: 11 tokens around the line instead of 27, so it costs
+    # 1.4 times `mean` per line rather than 1.9 (16 dev lines one by one on an idle 2-core
+    # machine: 0.50 s wall against 0.36 s for mean and 0.69 s for eol).
+    "short-eol": Recipe(pooling="last",
+                        template=f'This sentence: "{LINE}" means in one word:"'),
 }
 """The recipes `roleplay appraise train --recipe` knows, by name."""
 
@@ -232,8 +237,8 @@ def remote_embedding_client(settings: Settings, recipe: Recipe = MEAN,
     id it reports (GET /models: the SHA-256 if it is `roleplay model-server`'s, see
     `model_id_of`); BackendError if it cannot be asked.
 
-    The server's pooling cannot be asked: `roleplay model-server` serves `recipe`'s default,
-    mean pooling, the recipe the shipped classifier records.
+    The server's pooling cannot be asked: `roleplay model-server` serves the pooling of the
+    recipe the shipped classifier records (`roleplay.appraisal.shipped_recipe`).
     """
     url = (settings.embedding_url or "").rstrip("/")
     key = settings.api_key.get_secret_value() if settings.api_key is not None else None

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 def cmd_model_server(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the embedded model to other processes (OpenAI protocol) until interrupted, and
     its embeddings for the appraisal's classifier unless --no-embedding."""
+    from roleplay.appraisal import shipped_recipe
     from roleplay.config import EMBEDDED_MODEL_NAME
     from roleplay.embedded import EmbeddedServer, check_port_free
     from roleplay.embedding import EmbeddingServer
@@ -42,11 +43,14 @@ def cmd_model_server(args: argparse.Namespace, settings: Settings) -> int:
     env = f"ROLEPLAY_BASE_URL={url} ROLEPLAY_MODEL={EMBEDDED_MODEL_NAME}"
     embedder = None
     if embedding_port is not None:
-        # Mean pooling: the recipe the shipped appraisal classifier records.
-        embedder = EmbeddingServer(settings, "mean", host=args.host, port=embedding_port,
+        # The pooling of the recipe the shipped appraisal classifier records: a client cannot
+        # ask a server its pooling, so the server serves the one the classifier needs.
+        pooling = shipped_recipe().pooling
+        embedder = EmbeddingServer(settings, pooling, host=args.host, port=embedding_port,
                                    what="the model server's embedding server")
         embedding_url = f"http://{args.host}:{embedding_port}/v1"
-        print(f"serving its embeddings (mean pooling) at {embedding_url}", file=sys.stderr)
+        print(f"serving its embeddings ({pooling} pooling) at {embedding_url}",
+              file=sys.stderr)
         env += f" ROLEPLAY_EMBEDDING_URL={embedding_url}"
     print(f"point the apps at it: {env}", file=sys.stderr)
     _serve_forever()

@@ -207,6 +207,8 @@ def cmd_appraise_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this module's commands to the `roleplay` parser."""
+    from roleplay.embedding import RECIPES
+
     p = sub.add_parser("eval", help="run the eval harness (persona contracts, judge calibration)")
     p.add_argument("--only", choices=["personas", "judge", "advice"],
                    help="advice: replay the advice given to the scripted bad trainees and "
@@ -246,7 +248,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p = asub.add_parser("train", help="retrain the classifier from evals/moves/dev.jsonl")
     p.add_argument("--dev", metavar="FILE", help="default evals/moves/dev.jsonl")
     p.add_argument("--out", metavar="DIR", help="default roleplay/appraisal_model")
-    p.add_argument("--recipe", default="mean", choices=["mean", "eol"],
+    p.add_argument("--recipe", default="mean", choices=sorted(RECIPES),
                    help="how lines are embedded: mean-pooled alone (default), or last token "
                         "after an instruction prompt (roleplay.embedding.RECIPES)")
     p.set_defaults(handler=cmd_appraise_train)

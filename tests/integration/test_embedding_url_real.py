@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from roleplay.appraisal import ModelAppraiser, appraiser_from_settings
+from roleplay.appraisal import ModelAppraiser, appraiser_from_settings, shipped_recipe
 from roleplay.config import Settings, get_settings
 from roleplay.embedding import EmbeddingServer
 from roleplay.signals import SignalKind, detect
@@ -24,7 +24,8 @@ def served() -> Iterator[EmbeddingServer]:
     if not settings.embedded:
         pytest.skip("a remote backend is configured; this test serves the packaged model")
     # What `roleplay model-server` starts beside the model (there on --port + 1).
-    server = EmbeddingServer(settings, "mean", what="the model server's embedding server")
+    server = EmbeddingServer(settings, shipped_recipe().pooling,
+                             what="the model server's embedding server")
     yield server
     server.stop()
 

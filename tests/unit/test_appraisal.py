@@ -23,12 +23,20 @@ from roleplay.appraisal import (
     LexicalAppraiser,
     ModelAppraiser,
     appraiser_from_settings,
+    shipped_recipe,
 )
 from roleplay.config import PROJECT_ROOT, Settings
 from roleplay.conversation import ConversationEngine
 from roleplay.embedding import BATCH, MEAN, RECIPES, HttpEmbeddingClient, Recipe
 from roleplay.errors import BackendError
-from roleplay.harness.moves import CachedEmbeddings, LabelledLine, load_lines, scores, train
+from roleplay.harness.moves import (
+    CachedEmbeddings,
+    LabelledLine,
+    load_lines,
+    scores,
+    sibling_groups,
+    train,
+)
 from roleplay.mood import Rung
 from roleplay.personas import find_persona
 from roleplay.signals import SignalKind, detect
@@ -294,6 +302,9 @@ def test_the_model_records_its_recipe_and_refuses_another(tmp_path: Path) -> Non
     assert ModelAppraiser(PromptedEmbeddings(), loaded).appraise(BLAME_LINE, "en").kinds
     with pytest.raises(AppraisalModelError, match="trained on last-.*makes mean ones.*retrain"):
         ModelAppraiser(WordHashEmbeddings(), loaded)
+    # What `roleplay model-server` reads to serve the pooling this model needs.
+    assert shipped_recipe(tmp_path) == RECIPES["eol"]
+    assert shipped_recipe(tmp_path / "none") == MEAN
 
 
 def test_a_meta_file_from_before_recipes_means_mean_pooling(trained: AppraisalModel,
@@ -307,6 +318,31 @@ def test_a_meta_file_from_before_recipes_means_mean_pooling(trained: AppraisalMo
     (tmp_path / "meta.json").write_text(json.dumps(meta), "utf-8")
     with pytest.raises(AppraisalModelError, match="cannot read"):
         AppraisalModel.load(tmp_path)
+
+
+class GroupEmbeddings:
+    """One random vector per group number in the text: translations embed identically."""
+
+    model_id = "fake-embeddings"
+    recipe = MEAN
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        groups = [int(re.findall(r"\d+", text)[0]) for text in texts]
+        return np.stack([np.random.default_rng(g).normal(size=DIM) for g in groups])
+
+
+def test_cross_validation_never_trains_on_a_translation_of_the_line_it_scores() -> None:
+    # 40 lines said twice (fi, no) with labels that follow no pattern: only a model that saw
+    # the other translation could predict them, so honest CV is near chance, not near 1.
+    labels = np.random.default_rng(7).permutation(["blame", "empathy"] * 20)
+    lines = [LabelledLine(id=f"{lang}-{label}-{g}", language=lang, text=f"{word} {g}",
+                          moves=[SignalKind(label)])
+             for g, label in enumerate(labels) for lang, word in (("fi", "rivi"),
+                                                                  ("no", "linje"))]
+    assert sibling_groups(lines)[:3] == [f"{labels[0]}-0", f"{labels[0]}-0", f"{labels[1]}-1"]
+    model, _ = train(lines, GroupEmbeddings(), dev_sha256="test", ngram_buckets=0,
+                     l2_grid=(1e-3,))
+    assert model.meta.cv["direction"]["all"] < 0.75
 
 
 def test_cached_vectors_are_kept_apart_by_recipe(tmp_path: Path) -> None:
