@@ -293,9 +293,10 @@ def train(lines: list[LabelledLine], client: EmbeddingClient, dev_sha256: str,
     lexical = np.array([[k in {m.kind for m in lexical_moves(line.text, line.language, None)}
                          for k in kinds] for line in lines])
     notes = []
+    groups = sibling_groups(lines)
     best: tuple[float, float, np.ndarray] | None = None
     for l2 in l2_grid:
-        probs = _oof(x, y_all, l2, ngram_buckets, sibling_groups(lines))
+        probs = _oof(x, y_all, l2, ngram_buckets, groups)
         # Macro F1 at each kind's best threshold; the same choice is made for the final model.
         ts = _thresholds(probs[:, :len(kinds)], y, lexical)
         macro = float(np.mean([_f1(lexical[:, j] | (probs[:, j] >= t), y[:, j] > 0)
