@@ -175,6 +175,11 @@ class ModelMeta(BaseModel):
     cv: dict[str, object] = Field(default_factory=dict)
     """Cross-validated scores on dev: per kind and per language precision/recall."""
 
+    @classmethod
+    def read(cls, directory: Path) -> ModelMeta:
+        """Read `meta.json` in `directory`; OSError or ValueError if missing or invalid."""
+        return cls.model_validate_json((directory / "meta.json").read_text("utf-8"))
+
 
 DIRECTIONS: tuple[str, ...] = ("helpful", "harmful")
 """The two direction heads, after the kinds in the weight rows."""
@@ -300,7 +305,7 @@ class AppraisalModel:
     def load(cls, directory: Path = MODEL_DIR) -> AppraisalModel:
         """Read a saved classifier; AppraisalModelError if it is missing or unreadable."""
         try:
-            meta = ModelMeta.model_validate_json((directory / "meta.json").read_text("utf-8"))
+            meta = ModelMeta.read(directory)
             with np.load(directory / "weights.npz") as data:
                 arrays = {k: data[k].astype(np.float32)
                           for k in ("weights", "bias", "mean", "scale", "centres")}
@@ -321,8 +326,7 @@ def shipped_recipe(directory: Path = MODEL_DIR) -> Recipe:
     """Return the embedding recipe the classifier in `directory` records (MEAN if it has none
     to read): what `roleplay model-server` must serve for it."""
     try:
-        text = (directory / "meta.json").read_text("utf-8")
-        return ModelMeta.model_validate_json(text).embedding_recipe
+        return ModelMeta.read(directory).embedding_recipe
     except (OSError, ValueError):
         return MEAN
 

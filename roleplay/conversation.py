@@ -329,12 +329,12 @@ class ConversationEngine:
         ticket = yield from take_slot(self.slots)
         try:
             yield from self._attempts(session, prompt.text, label, check, rung,
-                                      not_starting_with(prompt.avoid_starts))
+                                      not_starting_with(prompt.avoid_starts), prompt.opener)
         finally:
             ticket.leave()  # also when the page stops listening mid-reply
 
     def _attempts(self, session: Session, prompt_text: str, label: str,
-                  check: CharacterCheck, rung: Rung, grammar: str | None
+                  check: CharacterCheck, rung: Rung, grammar: str | None, opener: str = ""
                   ) -> Iterator[ReplyEvent]:
         last: Verdict | None = None
         avoid: list[str] = []
@@ -342,6 +342,8 @@ class ConversationEngine:
         soft = ""
         for attempt, temperature in enumerate(TEMPERATURES[:REGENERATIONS + 1]):
             reply = ReplyText(label)
+            if opener:
+                reply.add(" " + opener)  # the prompt ends with it; the model goes on from there
             try:
                 content = yield from self._attempt(prompt_text, label, check, reply,
                                                    temperature, avoid, grammar)

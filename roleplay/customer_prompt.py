@@ -112,6 +112,33 @@ def used_starts(persona: Persona, transcript: Transcript) -> list[str]:
     return sorted(start for start in starts if start)
 
 
+OPENER_WORDS = 3
+"""An oath opening a cursing example in at most this many words, up to its comma or "!",
+opens a line."""
+
+
+def oath_openers(persona: Persona) -> tuple[str, ...]:
+    """Return the oaths the persona's cursing examples open with ("Voi helvetti,",
+    "Sasodīts,"): the words a reply on the cursing rung is started with.
+
+    On the cursing rung the small model mostly wrote a flat line (43 of 231 regeneration
+    reasons in a full persona run were "flat on cursing"; 31 of 80 cursing replies passed on
+    the first draft). A line already opened with the persona's own oath is a cursing line
+    however it goes on. Only a whole oath, up to its comma or "!": a longer start ("Ez egy
+    rohadt") would make the model say the rest of the example.
+    """
+    openers = []
+    for example in persona.rungs.for_rung(Rung.CURSING).examples:
+        cut = re.search(r"[,!]", example)
+        if cut is None:
+            continue
+        start = example[:cut.end()].strip()
+        if len(_WORD.findall(start)) <= OPENER_WORDS and any(
+                s.kind == SignalKind.PROFANITY for s in detect(start, language=persona.language)):
+            openers.append(start)
+    return tuple(dict.fromkeys(openers))
+
+
 def stop_sequences(label: str) -> list[str]:
     """Where the customer's line ends: a line break, or another speaker's label.
 
@@ -134,6 +161,9 @@ class CustomerPrompt:
     """Oldest call lines left out to fit the context."""
     avoid_starts: tuple[str, ...] = ()
     """How earlier lines of the call started: the reply should not start the same way."""
+    opener: str = ""
+    """Words the reply starts with, already at the end of `text` (`oath_openers`); the model
+    writes the rest."""
 
 
 class PromptBuilder:
@@ -197,8 +227,21 @@ class PromptBuilder:
         _, dropped = fit_lines(lambda kept: self.render(kept, rung).text, lines,
                                context_tokens, max_tokens)
         prompt = self.render(lines[dropped:], rung)
+        opener = self._opener(transcript, rung)
+        if opener:
+            # The start is given, so there is no start to rule out.
+            return CustomerPrompt(f"{prompt.text} {opener}", prompt.cached_part, dropped,
+                                  opener=opener)
         return CustomerPrompt(prompt.text, prompt.cached_part, dropped,
                               tuple(used_starts(self.persona, transcript)))
+
+    def _opener(self, transcript: Transcript, rung: Rung) -> str:
+        openers = oath_openers(self.persona) if rung == Rung.CURSING else ()
+        if not openers:
+            return ""
+        # Taken in turn, so two cursing lines in a row do not open alike.
+        said = sum(1 for t in transcript.turns if t.role == "customer")
+        return openers[said % len(openers)]
 
     def warm_prompt(self, transcript: Transcript, context_tokens: int, max_tokens: int) -> str:
         """Return the text the next turn's prompt will start with, to process ahead of time."""

@@ -15,6 +15,14 @@ kept copying with letters changed to step around the penalty ("kolmlla kerta ...
 for the opening's "kolmas kerta ... tosissanne"): hunspell's unknown-word share rose from
 0.13 to 0.20 in Finnish and from 0.11 to 0.20 in Latvian. With 12 (two personas) it changed
 nothing.
+
+Ruling out the same starts at the start of every sentence of the reply, not only the first,
+was tried too and left out (2026-12-02, all twelve personas, good and bad scripts, one run of
+each per arm, arms alternated on one server, 67 and 69 replies). The copies thrown away fell
+from 37 to 21, but the first-try rate stayed where it was (0.46 against 0.45): the model
+stepped around the ban with letters changed ("Minun lukun ne ja teidän lukun ne eroavat..."
+for "Minun lukuni ja teidän lukunne eroavat..."), and hunspell's unknown-word share rose from
+0.022 to 0.041 (Finnish 0.026 to 0.119).
 """
 
 from __future__ import annotations
@@ -70,3 +78,4 @@ def not_starting_with(starts: Iterable[str]) -> str | None:
     rules.append("")  # n0's slot
     visit(trie, "n0")
     return "\n".join(rules)
+

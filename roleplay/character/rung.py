@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from roleplay.character.vocabulary import load_vocabulary
 from roleplay.mood import LADDER, Rung
+from roleplay.signals import SignalKind, detect
 from roleplay.text import words
 
 if TYPE_CHECKING:
@@ -136,7 +137,11 @@ def rung_problem(text: str, rung: Rung, persona: Persona) -> str | None:
         louder = [r for r in borrowed if r.level > rung.level]
         if louder:
             return f"the words of {louder[0].value} on passive-angry"
-    if not anger and len(words(text)) >= SHORT:
+    # Swearing is what the cursing rung is (the labelling guide: "swearing, insults or loud
+    # anger"): "This is a bloody joke. Six hours I've sat here waiting" is not flat.
+    oath = rung == Rung.CURSING and any(s.kind == SignalKind.PROFANITY
+                                        for s in detect(text, language=language))
+    if not anger and not oath and len(words(text)) >= SHORT:
         # On cursing, a calm line stays calm with an "!" after it ("Ar to es varu dzīvot!");
         # on escalated-angry the "!" is loud enough.
         if Rung.CALM in borrowed and rung == Rung.CURSING:

@@ -25,7 +25,7 @@ from roleplay.character import CHARACTER_KINDS, CharacterCheck, Verdict
 from roleplay.character.rung import fact_problem, rung_problem
 from roleplay.customer_prompt import PromptBuilder
 from roleplay.errors import ConfigError
-from roleplay.harness.metrics import precision_recall, rate
+from roleplay.harness.metrics import language_prefix, precision_recall, rate
 from roleplay.mood import Rung
 from roleplay.personas import Persona
 from roleplay.signals import SignalKind, detect
@@ -166,8 +166,10 @@ def missed(judged: Sequence[Judged], split: str = "dev") -> list[Judged]:
 def rung_metrics(replies: Sequence[tuple[str, str, Rung]], personas: Mapping[str, Persona],
                  ) -> dict[str, float | None]:
     """Share of (persona id, reply, rung) whose words fit the rung and the persona's facts:
-    `personas.rung_consistency`, pooled and per persona (the harness's own replies)."""
+    `personas.rung_consistency`, pooled, per persona and per language (the harness's own
+    replies)."""
     verdicts: dict[str, list[bool]] = {}
+    by_language: dict[str, list[bool]] = {}
     for persona_id, reply, rung in replies:
         persona = personas.get(persona_id)
         if persona is None or not reply:
@@ -176,8 +178,11 @@ def rung_metrics(replies: Sequence[tuple[str, str, Rung]], personas: Mapping[str
             s.kind == SignalKind.PROFANITY for s in detect(reply, language=persona.language))
         ok = not swears and rung_problem(reply, rung, persona) is None
         verdicts.setdefault(persona_id, []).append(ok)
+        by_language.setdefault(persona.language, []).append(ok)
     metrics = {"personas.rung_consistency": rate(v for vs in verdicts.values() for v in vs)}
     metrics.update({f"personas.{pid}.rung_consistency": rate(vs) for pid, vs in verdicts.items()})
+    metrics.update({f"{language_prefix(lang)}rung_consistency": rate(vs)
+                    for lang, vs in by_language.items()})
     return metrics
 
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay.character import CharacterCheck, retyped_copy
 from roleplay.errors import RoleplayError
-from roleplay.harness.metrics import mean, pass_hat_k, rate
+from roleplay.harness.metrics import language_prefix, mean, pass_hat_k, rate
 from roleplay.language import detect_language
 from roleplay.mood import CALM_TURNS, LADDER, Rung
 from roleplay.personas import Persona
@@ -419,11 +419,17 @@ def persona_metrics(runs: Sequence[RunResult], prefix: str) -> dict[str, float |
 
 
 def contract_metrics(runs: Sequence[RunResult]) -> dict[str, float | None]:
-    """All persona metrics: pooled (`personas.x`) and per persona (`personas.<id>.x`)."""
+    """All persona metrics: pooled (`personas.x`), per persona language
+    (`personas.lang.<code>.x`) and per persona (`personas.<id>.x`)."""
     metrics = persona_metrics(runs, "personas.")
     long = [r for r in runs if r.long]
     if long:
         metrics.update(persona_metrics(long, "personas.long."))
+    # Issue 14 bounds some figures per language; a language's few personas (one or two) make
+    # a figure of 20-50 replies, steadier than any one persona's.
+    for language in sorted({r.language for r in runs}):
+        metrics.update(persona_metrics([r for r in runs if r.language == language],
+                                       language_prefix(language)))
     for persona_id in sorted({r.persona_id for r in runs}):
         mine = [r for r in runs if r.persona_id == persona_id]
         metrics.update(persona_metrics(mine, f"personas.{persona_id}."))

@@ -122,3 +122,8 @@ def pass_hat_k(runs_per_task: Iterable[Sequence[bool]]) -> float | None:
     """
     tasks = [all(runs) for runs in runs_per_task if runs]
     return rate(tasks)
+
+
+def language_prefix(language: str) -> str:
+    """Where the persona metrics of one language's runs are: `personas.lang.<code>.x`."""
+    return f"personas.lang.{language}."

@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 
 from roleplay.harness import character_labels, coaches, plots
 from roleplay.harness.contracts import RunResult
+from roleplay.harness.metrics import language_prefix
 from roleplay.harness.runner import HarnessResult
 
 # Metrics shown in the headline tables, in this order, with a plain-words description.
@@ -103,6 +104,18 @@ def write_report(result: HarnessResult, directory: Path) -> dict[str, Path]:
 
 def persona_ids(result: HarnessResult) -> list[str]:
     return sorted({r.persona_id for r in result.runs})
+
+
+LANGUAGE_METRICS = ("in_character_rate", "first_try_rate", "language_rate", "rung_consistency",
+                    "shown_s_mean")
+"""The per-language columns: the figures issue 14 bounds in every language."""
+
+
+def persona_language_rows(result: HarnessResult) -> list[list[str]]:
+    """One row per persona language: the `LANGUAGE_METRICS` of its runs."""
+    return [[lang] + [fmt(result.metrics.get(f"{language_prefix(lang)}{k}"))
+                      for k in LANGUAGE_METRICS]
+            for lang in sorted({r.language for r in result.runs})]
 
 
 def task_rows(runs: Sequence[RunResult]) -> list[dict[str, str]]:
@@ -213,6 +226,8 @@ def render_markdown(result: HarnessResult) -> str:
         rows = [[pid] + [fmt(result.metrics.get(f"personas.{pid}.{k}")) for k in keys]
                 for pid in ids]
         lines += ["### Per persona", ""] + _md_table(["persona", *keys], rows)
+        lines += ["### Per language", ""] + _md_table(["language", *LANGUAGE_METRICS],
+                                                      persona_language_rows(result))
         if result.character_metrics:
             lines += ["### Character check on hand-labelled replies", "",
                       character_labels.REPORT_NOTE, ""]
@@ -373,6 +388,8 @@ def render_html(result: HarnessResult) -> str:
         rows = [[pid] + [fmt(result.metrics.get(f"personas.{pid}.{k}")) for k in keys]
                 for pid in persona_ids(result)]
         parts.append("<h3>Per persona</h3>" + _html_table(["persona", *keys], rows))
+        parts.append("<h3>Per language</h3>" + _html_table(["language", *LANGUAGE_METRICS],
+                                                          persona_language_rows(result)))
         if result.character_metrics:
             parts.append("<h3>Character check on hand-labelled replies</h3>"
                          f"<p class='muted'>{_h(character_labels.REPORT_NOTE)}</p>"

@@ -67,7 +67,7 @@ def test_a_finnish_persona_is_told_to_answer_in_finnish() -> None:
                    Rung.CURSING, 4096, 80).text
     assert "Jukka speaks Finnish only." in text
     assert text.splitlines()[-2].endswith("in Finnish.)")
-    assert text.endswith("\nJukka:")
+    assert text.endswith("\nJukka: Perkele,")  # on cursing, opened with the persona's oath
 
 
 def test_the_oldest_lines_are_trimmed_to_fit_and_the_persona_stays() -> None:
@@ -120,6 +120,29 @@ def test_a_start_stripped_of_its_oath_is_also_ruled_out_capitalised() -> None:
     assert line != opening and line[0].islower()  # the oath and its capital went together
     transcript = Transcript(turns=[Turn(role="customer", content=opening,
                                         rung_after=b.persona.start_rung)])
-    starts = b.build(transcript, b.persona.start_rung, 4096, 80).avoid_starts
+    # Once calmed: on cursing (the start rung) the line opens with an oath, nothing to rule out.
+    starts = b.build(transcript, Rung.ESCALATED_ANGRY, 4096, 80).avoid_starts
     first = line.split()[0]
     assert first in starts and first.capitalize() in starts
+
+
+def test_a_cursing_line_is_opened_with_the_personas_oaths_in_turn() -> None:
+    from roleplay.customer_prompt import oath_openers
+
+    # Whole oaths up to their comma or "!"; an example whose oath comes later opens nothing.
+    assert oath_openers(builder("alv-raportti").persona) == ("Voi helvetti,", "Saatana,")
+    assert oath_openers(builder("webshop-fizetes-hiba").persona) == ()  # "Ez egy rohadt vicc,"
+    b = builder("alv-raportti")
+    transcript = Transcript(turns=[Turn(role="customer", content=b.persona.opening,
+                                        rung_after=b.persona.start_rung)])
+    openers = []
+    for _ in range(3):
+        prompt = b.build(transcript, Rung.CURSING, 4096, 80)
+        assert prompt.text.endswith(f"Sari: {prompt.opener}") and prompt.avoid_starts == ()
+        openers.append(prompt.opener)
+        transcript.turns += [Turn(role="trainee", content="Rauhoitu."),
+                             Turn(role="customer", content=f"{prompt.opener} taas tämä!")]
+    assert openers == ["Saatana,", "Voi helvetti,", "Saatana,"]
+    # Below cursing nothing is given: the model starts the line, avoiding earlier starts.
+    calmer = b.build(transcript, Rung.ESCALATED_ANGRY, 4096, 80)
+    assert calmer.opener == "" and calmer.text.endswith("Sari:") and calmer.avoid_starts

@@ -325,3 +325,19 @@ def test_the_reply_may_not_start_like_an_earlier_line(persona: Persona,
     second = server.bodies[1]["grammar"]
     assert not allows(second, " Just tell me when it will be fixed.")
     assert allows(second, " Who is on it?")
+
+
+def test_on_cursing_the_reply_opens_with_the_personas_own_oath(store: SqliteStore) -> None:
+    # payment-terminal-down's cursing example opens "Bloody hell, ...": the model is given
+    # those words and writes the rest, so the line is a cursing one however it goes on.
+    persona = find_persona("payment-terminal-down", PERSONAS).model_copy(
+        update={"start_rung": Rung.CURSING})
+    engine, server = engine_and_server([" sixty people and not one card works!"], store)
+    session = engine.start(persona)
+    events = list(engine.stream(session, BAD))
+    saved = events[-1]
+    assert isinstance(saved, Reply) and saved.turn.rung_after == Rung.CURSING
+    assert saved.turn.content == "Bloody hell, sixty people and not one card works!"
+    assert "".join(e.text for e in events if isinstance(e, Token)) == saved.turn.content
+    assert server.prompts[0].endswith(": Bloody hell,")
+    assert "grammar" not in server.bodies[0]  # the start is given: nothing to rule out

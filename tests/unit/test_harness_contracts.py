@@ -234,6 +234,19 @@ def test_calm_later_than_the_difficulty_promises_fails_its_own_metric() -> None:
     assert metrics["personas.calm_in_turns"] == 3.0
 
 
+def test_each_persona_language_is_measured_on_its_own() -> None:
+    # One English persona breaks character, the Finnish one does not: the language figures
+    # (issue 14 bounds them per language) keep them apart, and the per-language bound fails.
+    broken = broken_persona("crm-outage", BREAK_AI)
+    result = run_harness(_inputs([broken, PERSONAS["sahkolasku-arvio"]]))
+    m = result.metrics
+    assert m["personas.lang.fi.in_character_rate"] == 1.0
+    assert m["personas.lang.en.in_character_rate"] < 0.5
+    assert m["personas.lang.fi.language_rate"] == 1.0
+    assert "personas.lang.en.in_character_rate" in {c.metric for c in result.failures}
+    assert "personas.lang.fi.in_character_rate" not in {c.metric for c in result.failures}
+
+
 def test_long_calls_run_long_k_times_and_the_rest_k_times() -> None:
     long = _long_script("15:30").model_copy(update={"id": "long-en", "languages": ["en"]})
     inputs = _inputs([PERSONAS["cable-repair-late"]], long_k=1)
