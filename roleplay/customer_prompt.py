@@ -107,9 +107,26 @@ def used_starts(persona: Persona, transcript: Transcript) -> list[str]:
                           for a, b in sentence_spans(text))
         else:
             starts.add(line_start(turn.content, persona.language))
+    starts |= {stem for start in list(starts) if (stem := word_stem(start, persona.language))}
     # The opening's oath taken out leaves "kolmas kerta..."; the model would write "Kolmas".
     starts |= {start[:1].upper() + start[1:] for start in starts}
     return sorted(start for start in starts if start)
+
+
+def word_stem(start: str, language: str) -> str | None:
+    """Return the first two or three letters of how a line started (`line_start`), or None
+    when that start is a common word and the next ("Man ir", "I am").
+
+    With only the whole word ruled out, the model wrote it with a letter changed and copied
+    the rest of the line: "Kolmatta kerta tällä viikolla..." for "Kolmas kerta...", "Hej. Jeg
+    ringer..." for "Hei. Jeg ringer...". Three letters of a longer word, two of a short one.
+    """
+    found = _WORD.findall(start)
+    if not found or (len(found) > 1 and found[0].lower() in COMMON_WORDS.get(language, ())):
+        return None  # "Man ir", "I am": the pair is the start, and "Ma" would rule out too much
+    word = found[0]
+    size = 3 if len(word) > 3 else 2
+    return word[:size] if len(word) > size else None
 
 
 OPENER_WORDS = 3
@@ -239,9 +256,9 @@ class PromptBuilder:
         openers = oath_openers(self.persona) if rung == Rung.CURSING else ()
         if not openers:
             return ""
-        # Taken in turn, so two cursing lines in a row do not open alike.
-        said = sum(1 for t in transcript.turns if t.role == "customer")
-        return openers[said % len(openers)]
+        # Taken in turn from the first, so two cursing lines in a row do not open alike.
+        replies = sum(1 for t in transcript.turns[1:] if t.role == "customer")  # after the opening
+        return openers[replies % len(openers)]
 
     def warm_prompt(self, transcript: Transcript, context_tokens: int, max_tokens: int) -> str:
         """Return the text the next turn's prompt will start with, to process ahead of time."""

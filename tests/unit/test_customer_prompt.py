@@ -131,7 +131,11 @@ def test_a_cursing_line_is_opened_with_the_personas_oaths_in_turn() -> None:
 
     # Whole oaths up to their comma or "!"; an example whose oath comes later opens nothing.
     assert oath_openers(builder("alv-raportti").persona) == ("Voi helvetti,", "Saatana,")
-    assert oath_openers(builder("webshop-fizetes-hiba").persona) == ()  # "Ez egy rohadt vicc,"
+    webshop = builder("webshop-fizetes-hiba").persona
+    late = webshop.rungs.cursing.model_copy(update={"examples": [
+        "Ez egy rohadt vicc, a legnagyobb napomon!", "A francba a folyamataikkal, javítsák meg!"]})
+    assert oath_openers(webshop.model_copy(
+        update={"rungs": webshop.rungs.model_copy(update={"cursing": late})})) == ()
     b = builder("alv-raportti")
     transcript = Transcript(turns=[Turn(role="customer", content=b.persona.opening,
                                         rung_after=b.persona.start_rung)])
@@ -142,7 +146,25 @@ def test_a_cursing_line_is_opened_with_the_personas_oaths_in_turn() -> None:
         openers.append(prompt.opener)
         transcript.turns += [Turn(role="trainee", content="Rauhoitu."),
                              Turn(role="customer", content=f"{prompt.opener} taas tämä!")]
-    assert openers == ["Saatana,", "Voi helvetti,", "Saatana,"]
+    assert openers == ["Voi helvetti,", "Saatana,", "Voi helvetti,"]
     # Below cursing nothing is given: the model starts the line, avoiding earlier starts.
     calmer = b.build(transcript, Rung.ESCALATED_ANGRY, 4096, 80)
     assert calmer.opener == "" and calmer.text.endswith("Sari:") and calmer.avoid_starts
+
+
+def test_a_start_retyped_with_a_letter_changed_is_ruled_out_too() -> None:
+    from _gbnf import allows
+
+    from roleplay.grammar import not_starting_with
+
+    b = builder("galda-rezervacija")  # opens "Labdien. Man ir apstiprinājums ..."
+    transcript = Transcript(turns=[Turn(role="customer", content=b.persona.opening,
+                                        rung_after=b.persona.start_rung)])
+    grammar = not_starting_with(b.build(transcript, Rung.PASSIVE_ANGRY, 4096, 80).avoid_starts)
+    assert grammar is not None
+    for copy in ("Labdies. Man ir apstiprinājums", "Labdībā. Man vajag galdu",
+                 "Astoņi gadi pie jums"):
+        assert not allows(grammar, " " + copy), copy
+    # A common word and the next are the start ("Man ir"): other lines may open with "Man".
+    assert allows(grammar, " Man vajag galdu, nevis skaidrojumus!")
+    assert allows(grammar, " Nu protams, astoņi gadi pie jums.")

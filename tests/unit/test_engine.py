@@ -85,12 +85,12 @@ def test_stream_events_in_order_and_turns_stored_with_rungs_and_reasons(
 
 def test_a_bad_turn_raises_the_rung_and_the_prompt_directs_the_new_mood(
         persona: Persona, store: SqliteStore) -> None:
-    engine, server = engine_and_server(["This is a damn joke, fix it!"], store)
+    engine, server = engine_and_server([" this is a joke, fix it!"], store)
     session = engine.start(persona)
     turn = engine.reply(session, BAD)
     assert turn.rung_after == Rung.CURSING
     prompt = server.prompts[-1]
-    assert prompt.endswith("Dana:")
+    assert prompt.endswith("Dana: Damn it,")  # a cursing line opens with Dana's own oath
     assert "(Dana is now furious:" in prompt.splitlines()[-2]
     assert f"Agent: {BAD}" in prompt
 
