@@ -143,6 +143,11 @@ def oath_openers(persona: Persona) -> tuple[str, ...]:
     the first draft). A line already opened with the persona's own oath is a cursing line
     however it goes on. Only a whole oath, up to its comma or "!": a longer start ("Ez egy
     rohadt") would make the model say the rest of the example.
+
+    Measured (2026-12-02, the bad scripts of the six personas that had such an example then,
+    three rounds, arms alternated on one server): cursing replies first try 0.64 against 0.34
+    without (36 and 35 replies), regenerations per reply 0.47 against 1.43, first shown
+    token 4.3 s against 7.2 s; hunspell's unknown-word share 0.032 against 0.043.
     """
     openers = []
     for example in persona.rungs.for_rung(Rung.CURSING).examples:
