@@ -124,12 +124,19 @@ class ReplyText:
     that what has been shown is always a prefix of what is finally saved.
     """
 
-    def __init__(self, label: str):
-        self.raw = ""
+    def __init__(self, label: str, opener: str = ""):
+        self.raw = f" {opener}" if opener else ""
         self.label = label
         self.done = False
+        self._after_opener = bool(opener)
 
     def add(self, piece: str) -> None:
+        if self._after_opener and piece:
+            # The model goes on from words it was given ("Damn it,"); a first piece without
+            # its space would glue onto them.
+            self._after_opener = False
+            if not piece[0].isspace() and piece[0] not in ",.!?;:":
+                piece = " " + piece
         self.raw += piece
 
     def text(self) -> str:
@@ -341,9 +348,7 @@ class ConversationEngine:
         broken_texts: list[str] = []
         soft = ""
         for attempt, temperature in enumerate(TEMPERATURES[:REGENERATIONS + 1]):
-            reply = ReplyText(label)
-            if opener:
-                reply.add(" " + opener)  # the prompt ends with it; the model goes on from there
+            reply = ReplyText(label, opener)  # the prompt ends with the opener
             try:
                 content = yield from self._attempt(prompt_text, label, check, reply,
                                                    temperature, avoid, grammar)

@@ -61,14 +61,16 @@ def test_a_failed_script_line_stays_saved_and_resume_continues(
         run_chat(eng, settings, "crm-outage", script(tmp_path, GOOD, BAD), True, None, None)
     doc = json.loads(capsys.readouterr().out)  # the call so far is still printed
     assert doc["turns"][-1]["role"] == "trainee" and doc["turns"][-1]["content"] == BAD
-    eng2 = engine(settings, ["Transfer me and I hang up!", "Good."])
+    eng2 = engine(settings, ["transfer me and I hang up!", "that had better be true."])
     code = run_chat(eng2, settings, "crm-outage", script(tmp_path, GOOD), True,
                     doc["session_id"], None)
     assert code == 0
     resumed = json.loads(capsys.readouterr().out)
     assert resumed["session_id"] == doc["session_id"]
+    # BAD made Dana curse, and one good turn does not calm her from there: both lines open
+    # with her oaths, in turn.
     assert [t["content"] for t in resumed["turns"]][-4:] == [
-        BAD, "Transfer me and I hang up!", GOOD, "Good."]
+        BAD, "Bloody hell, transfer me and I hang up!", GOOD, "Damn it, that had better be true."]
 
 
 def test_interactive_shows_rung_and_reason_and_offers_retry(

@@ -85,7 +85,7 @@ def test_stream_events_in_order_and_turns_stored_with_rungs_and_reasons(
 
 def test_a_bad_turn_raises_the_rung_and_the_prompt_directs_the_new_mood(
         persona: Persona, store: SqliteStore) -> None:
-    engine, server = engine_and_server([" this is a joke, fix it!"], store)
+    engine, server = engine_and_server(["this is a joke, fix it!"], store)
     session = engine.start(persona)
     turn = engine.reply(session, BAD)
     assert turn.rung_after == Rung.CURSING
@@ -332,7 +332,7 @@ def test_on_cursing_the_reply_opens_with_the_personas_own_oath(store: SqliteStor
     # those words and writes the rest, so the line is a cursing one however it goes on.
     persona = find_persona("payment-terminal-down", PERSONAS).model_copy(
         update={"start_rung": Rung.CURSING})
-    engine, server = engine_and_server([" sixty people and not one card works!"], store)
+    engine, server = engine_and_server(["sixty people and not one card works!"], store)
     session = engine.start(persona)
     events = list(engine.stream(session, BAD))
     saved = events[-1]
