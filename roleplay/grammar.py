@@ -78,4 +78,3 @@ def not_starting_with(starts: Iterable[str]) -> str | None:
     rules.append("")  # n0's slot
     visit(trie, "n0")
     return "\n".join(rules)
-
