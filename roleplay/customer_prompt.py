@@ -107,7 +107,7 @@ def used_starts(persona: Persona, transcript: Transcript) -> list[str]:
                           for a, b in sentence_spans(text))
         else:
             starts.add(line_start(turn.content, persona.language))
-    starts |= {stem for start in list(starts) if (stem := word_stem(start, persona.language))}
+    starts |= {stem for start in starts if (stem := word_stem(start, persona.language))}
     # The opening's oath taken out leaves "kolmas kerta..."; the model would write "Kolmas".
     starts |= {start[:1].upper() + start[1:] for start in starts}
     return sorted(start for start in starts if start)
@@ -199,6 +199,7 @@ class PromptBuilder:
         self.customer.check(set(self._prefix_values()) | {"call", "direction"})
         self.direction.check(set(self._direction_values(persona.start_rung)))
         self._instructions = self._instruction_shingles()
+        self._openers = oath_openers(persona)
 
     def _prefix_values(self) -> dict[str, str]:
         p = self.persona
@@ -258,7 +259,7 @@ class PromptBuilder:
                               tuple(used_starts(self.persona, transcript)))
 
     def _opener(self, transcript: Transcript, rung: Rung) -> str:
-        openers = oath_openers(self.persona) if rung == Rung.CURSING else ()
+        openers = self._openers if rung == Rung.CURSING else ()
         if not openers:
             return ""
         # Taken in turn from the first, so two cursing lines in a row do not open alike.
