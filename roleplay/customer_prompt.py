@@ -19,7 +19,7 @@ from roleplay.language import COMMON_WORDS, language_name
 from roleplay.mood import LADDER, Rung, by_rung
 from roleplay.personas import Persona
 from roleplay.prompts import PromptTemplate, read_prompt
-from roleplay.signals import SignalKind, detect
+from roleplay.signals import SignalKind, detect, swears
 from roleplay.text import AGENT_LABEL, sentence_spans
 from roleplay.tokens import fit_lines
 from roleplay.transcript import Transcript
@@ -155,8 +155,7 @@ def oath_openers(persona: Persona) -> tuple[str, ...]:
         if cut is None:
             continue
         start = example[:cut.end()].strip()
-        if len(_WORD.findall(start)) <= OPENER_WORDS and any(
-                s.kind == SignalKind.PROFANITY for s in detect(start, language=persona.language)):
+        if len(_WORD.findall(start)) <= OPENER_WORDS and swears(start, persona.language):
             openers.append(start)
     return tuple(dict.fromkeys(openers))
 

@@ -48,6 +48,11 @@ def detect(text: str, language: str | None = None, customer_name: str | None = N
     return find_all(text, language=language, customer_name=customer_name)
 
 
+def swears(text: str, language: str | None = None) -> bool:
+    """True when `text` has a swear word of `language`'s lexicon (None: of any lexicon)."""
+    return any(s.kind == SignalKind.PROFANITY for s in detect(text, language=language))
+
+
 def detect_customer(text: str, language: str | None = None) -> list[Cue]:
     """Return every cue found in one customer turn, in order of position."""
     return find_customer_cues(text, language=language)

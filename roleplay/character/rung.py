@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from roleplay.character.vocabulary import load_vocabulary
 from roleplay.mood import LADDER, Rung
-from roleplay.signals import SignalKind, detect
+from roleplay.signals import swears
 from roleplay.text import words
 
 if TYPE_CHECKING:
@@ -139,8 +139,7 @@ def rung_problem(text: str, rung: Rung, persona: Persona) -> str | None:
             return f"the words of {louder[0].value} on passive-angry"
     # Swearing is what the cursing rung is (the labelling guide: "swearing, insults or loud
     # anger"): "This is a bloody joke. Six hours I've sat here waiting" is not flat.
-    oath = rung == Rung.CURSING and any(s.kind == SignalKind.PROFANITY
-                                        for s in detect(text, language=language))
+    oath = rung == Rung.CURSING and swears(text, language)
     if not anger and not oath and len(words(text)) >= SHORT:
         # On cursing, a calm line stays calm with an "!" after it ("Ar to es varu dzīvot!");
         # on escalated-angry the "!" is loud enough.

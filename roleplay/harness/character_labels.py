@@ -28,7 +28,7 @@ from roleplay.errors import ConfigError
 from roleplay.harness.metrics import language_prefix, precision_recall, rate
 from roleplay.mood import Rung
 from roleplay.personas import Persona
-from roleplay.signals import SignalKind, detect
+from roleplay.signals import swears
 
 SPLITS = ("dev", "heldout")
 PREFIX = "personas.character_check."
@@ -108,9 +108,8 @@ def judge(items: Sequence[LabelledReply], personas: Mapping[str, Persona],
         verdict = check.check(item.reply, final=True)
         rung = fact = None
         if persona is not None:
-            swears = item.rung != Rung.CURSING and any(
-                s.kind == SignalKind.PROFANITY for s in detect(item.reply, language=item.language))
-            rung = "swears" if swears else rung_problem(item.reply, item.rung, persona)
+            below = item.rung != Rung.CURSING and swears(item.reply, item.language)
+            rung = "swears" if below else rung_problem(item.reply, item.rung, persona)
             fact = fact_problem(item.reply, persona, [*item.said, *item.heard])
         out.append(Judged(item=item, verdict=verdict, rung_problem=rung, fact_problem=fact))
     return out
@@ -174,9 +173,8 @@ def rung_metrics(replies: Sequence[tuple[str, str, Rung]], personas: Mapping[str
         persona = personas.get(persona_id)
         if persona is None or not reply:
             continue
-        swears = rung != Rung.CURSING and any(
-            s.kind == SignalKind.PROFANITY for s in detect(reply, language=persona.language))
-        ok = not swears and rung_problem(reply, rung, persona) is None
+        below = rung != Rung.CURSING and swears(reply, persona.language)
+        ok = not below and rung_problem(reply, rung, persona) is None
         verdicts.setdefault(persona_id, []).append(ok)
         by_language.setdefault(persona.language, []).append(ok)
     metrics = {"personas.rung_consistency": rate(v for vs in verdicts.values() for v in vs)}

@@ -36,7 +36,7 @@ from roleplay.harness.metrics import language_prefix, mean, pass_hat_k, rate
 from roleplay.language import detect_language
 from roleplay.mood import CALM_TURNS, LADDER, Rung
 from roleplay.personas import Persona
-from roleplay.signals import SignalKind, detect
+from roleplay.signals import swears
 from roleplay.text import AGENT_INSIDE
 
 Strategy = Literal["good", "bad", "adversarial"]
@@ -248,12 +248,6 @@ class ReplyEventSource(Protocol):
     def stream(self, session: Any, text: str) -> Iterator[Any]: ...
 
 
-def swears(reply: str) -> bool:
-    """True when the reply contains profanity in any lexicon language."""
-    # Customers swear in any language, so every lexicon is searched, not only the persona's.
-    return any(s.kind == SignalKind.PROFANITY for s in detect(reply))
-
-
 _GAVE_UP = re.compile(r"could not stay in character \((.*)\)")
 
 
@@ -291,7 +285,9 @@ def check_reply(engine: ReplyEventSource, persona: Persona, trainee: str, text: 
         if inside:
             problem = f'agent: the reply goes on as the agent ("{inside.group(0).strip()}")'
     return ReplyCheck(trainee=trainee, reply=text, rung=rung, reason=reason, restarts=restarts,
-                      character_problem=problem, fact_problem=fact, swears=swears(text),
+                      character_problem=problem, fact_problem=fact,
+                      # Customers swear in any language: every lexicon, not only the persona's.
+                      swears=swears(text),
                       language=detect_language(text).language,
                       repeated=_norm(text) in {_norm(e) for e in earlier}
                       or any(retyped_copy(text, e) for e in earlier))
