@@ -29,11 +29,11 @@ from pathlib import Path
 
 from roleplay.appraisal import Appraiser, LexicalAppraiser, appraiser_from_settings
 from roleplay.backends import CustomerModel, ServerFeatures
-from roleplay.character import SOFT_KINDS, CharacterCheck, Verdict
+from roleplay.character import FOREIGN_SCRIPTS, SOFT_KINDS, CharacterCheck, Verdict
 from roleplay.config import Settings
 from roleplay.customer_prompt import AGENT_LABEL, PromptBuilder, speaker_label, stop_sequences
 from roleplay.errors import BackendError, RoleplayError, StoreError
-from roleplay.grammar import not_starting_with
+from roleplay.grammar import reply_grammar
 from roleplay.mood import MoodChange, Rung
 from roleplay.personas import Persona
 from roleplay.slots import ModelSlots, ReplyGate, Waiting, take_slot
@@ -335,8 +335,9 @@ class ConversationEngine:
         self._wait_warm(session)
         ticket = yield from take_slot(self.slots)
         try:
-            yield from self._attempts(session, prompt.text, label, check, rung,
-                                      not_starting_with(prompt.avoid_starts), prompt.opener)
+            grammar = reply_grammar(prompt.avoid_starts, FOREIGN_SCRIPTS)
+            yield from self._attempts(session, prompt.text, label, check, rung, grammar,
+                                      prompt.opener)
         finally:
             ticket.leave()  # also when the page stops listening mid-reply
 

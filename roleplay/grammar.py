@@ -1,6 +1,7 @@
 """GBNF grammars for llama.cpp's `grammar` request field (sampling constrained at the source).
 
-The one grammar so far: any text that does not start with one of some given words. The small
+The one grammar: any text that does not start with one of some given words and has no
+character of some given scripts. The small
 customer model copies a whole earlier line of the call from its first word on (114 of the 153
 first drafts thrown away in a full personas run of the harness); a line that cannot start the
 same way is less likely to turn into the same line. Unlike `logit_bias`, which bans a word's
@@ -23,6 +24,13 @@ from 37 to 21, but the first-try rate stayed where it was (0.46 against 0.45): t
 stepped around the ban with letters changed ("Minun lukun ne ja teidän lukun ne eroavat..."
 for "Minun lukuni ja teidän lukunne eroavat..."), and hunspell's unknown-word share rose from
 0.022 to 0.041 (Finnish 0.026 to 0.119).
+
+The scripts: the model drifts into Chinese or Cyrillic when confused, in Latvian most of all
+(the persona velas-masina-bojata lost a whole reply to it in a harness run of 2026-12-02: every
+draft switched script or copied a line). The character check throws such a draft away; the
+grammar keeps the model from sampling those characters in the first place, at no cost to a
+reply that never needed them (llama.cpp checks a sampled token against the grammar and only
+re-samples when it does not fit).
 """
 
 from __future__ import annotations
@@ -40,13 +48,19 @@ def _char(ch: str) -> str:
         if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}"
 
 
-def not_starting_with(starts: Iterable[str]) -> str | None:
+def _ranges(never: Iterable[tuple[int, int]]) -> str:
+    return "".join(f"{_char(chr(a))}-{_char(chr(b))}" for a, b in never)
+
+
+def reply_grammar(starts: Iterable[str], never: Iterable[tuple[int, int]] = ()) -> str | None:
     """Return a GBNF grammar of every text not starting with one of `starts` (after at most
-    one space), or None when there is nothing to rule out.
+    one space) and with no character in the code point ranges `never` (inclusive), or None
+    when there is nothing to rule out.
 
     A text that is a strict beginning of a banned start is allowed ("Yo" for "Your"), and so
     is the empty text, so the model can always stop.
     """
+    ranges = _ranges(never)
     trie: _Trie = {}
     for start in starts:
         if not start:
@@ -55,15 +69,16 @@ def not_starting_with(starts: Iterable[str]) -> str | None:
         for ch in start:
             node = node.setdefault(ch, {})
         node[_END] = {}
+    rest = f"rest ::= [^{ranges}]*" if ranges else 'rest ::= ([^\\n] | "\\n")*'
     if not trie:
-        return None
-    rules = ["root ::= [ ]? n0", 'rest ::= ([^\\n] | "\\n")*']
+        return f"root ::= rest\n{rest}" if ranges else None
+    rules = ["root ::= [ ]? n0", rest]
 
     def visit(node: _Trie, name: str) -> None:
         kids = sorted(c for c in node if c != _END)
         # At the very start a second space would step around the ban: "  Your".
         other = "".join(_char(c) for c in kids) + ("\\u0020" if name == "n0" else "")
-        alternatives = [f"[^{other}] rest"]
+        alternatives = [f"[^{other}{ranges}] rest"]
         for ch in kids:
             child = node[ch]
             if _END in child:

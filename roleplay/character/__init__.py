@@ -45,10 +45,19 @@ def _rx(*patterns: str) -> list[re.Pattern[str]]:
 
 _CODE = _rx(r"```", r"^\s*(?:def|class|import|from \w+ import|#include|function)\b",
             r"<\|[a-z_]+\|>", r"[{};]\s*$", r"\b\w+\(\)\s*[;{]")
-# CJK, Thai, Cyrillic, Arabic: the embedded Qwen model drifts into Chinese when confused; no
-# persona speaks these scripts.
-_FOREIGN_SCRIPT = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u3040-\u30ff"
-                             r"\u3400-\u9fff\uac00-\ud7af]")
+FOREIGN_SCRIPTS: tuple[tuple[int, int], ...] = (
+    (0x0400, 0x04FF),  # Cyrillic
+    (0x0600, 0x06FF),  # Arabic
+    (0x0E00, 0x0E7F),  # Thai
+    (0x3040, 0x30FF),  # kana
+    (0x3400, 0x9FFF),  # CJK ideographs
+    (0xAC00, 0xD7AF),  # Hangul
+)
+"""Code point ranges of scripts no persona speaks: the embedded Qwen model drifts into
+Chinese or Russian when confused. A reply with one of them is junk, and the engine's
+grammar (roleplay.grammar) keeps the model from sampling them at all."""
+_FOREIGN_SCRIPT = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in FOREIGN_SCRIPTS)
+                             + "]")
 # A parenthesis of more than a few words is the stage direction's style ("(Swears. One or two
 # sentences.)"); so is an acting cue anywhere but at the very start (where the engine removes
 # it), or one in asterisks or brackets. A parenthesis with a digit is an aside ("(PC-20417)").

@@ -155,12 +155,12 @@ def test_a_cursing_line_is_opened_with_the_personas_oaths_in_turn() -> None:
 def test_a_start_retyped_with_a_letter_changed_is_ruled_out_too() -> None:
     from _gbnf import allows
 
-    from roleplay.grammar import not_starting_with
+    from roleplay.grammar import reply_grammar
 
     b = builder("galda-rezervacija")  # opens "Labdien. Man ir apstiprinājums ..."
     transcript = Transcript(turns=[Turn(role="customer", content=b.persona.opening,
                                         rung_after=b.persona.start_rung)])
-    grammar = not_starting_with(b.build(transcript, Rung.PASSIVE_ANGRY, 4096, 80).avoid_starts)
+    grammar = reply_grammar(b.build(transcript, Rung.PASSIVE_ANGRY, 4096, 80).avoid_starts)
     assert grammar is not None
     for copy in ("Labdies. Man ir apstiprinājums", "Labdībā. Man vajag galdu",
                  "Astoņi gadi pie jums"):

@@ -325,6 +325,8 @@ def test_the_reply_may_not_start_like_an_earlier_line(persona: Persona,
     second = server.bodies[1]["grammar"]
     assert not allows(second, " Just tell me when it will be fixed.")
     assert allows(second, " Who is on it?")
+    # Nor may it drift into a script no persona speaks, anywhere in the reply.
+    assert not allows(second, " Who is on it? 我不知道")
 
 
 def test_on_cursing_the_reply_opens_with_the_personas_own_oath(store: SqliteStore) -> None:
@@ -340,4 +342,7 @@ def test_on_cursing_the_reply_opens_with_the_personas_own_oath(store: SqliteStor
     assert saved.turn.content == "Bloody hell, sixty people and not one card works!"
     assert "".join(e.text for e in events if isinstance(e, Token)) == saved.turn.content
     assert server.prompts[0].endswith(": Bloody hell,")
-    assert "grammar" not in server.bodies[0]  # the start is given: nothing to rule out
+    # The start is given: only the scripts are ruled out.
+    grammar = server.bodies[0]["grammar"]
+    assert allows(grammar, " sixty people and not one card works!")
+    assert not allows(grammar, " sixty people, шестьдесят!")

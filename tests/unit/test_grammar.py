@@ -1,14 +1,16 @@
-"""roleplay.grammar: the grammar of a reply that does not start like an earlier line."""
+"""roleplay.grammar: the grammar of a reply that does not start like an earlier line and stays
+in the persona's script."""
 
 from __future__ import annotations
 
 from _gbnf import allows
 
-from roleplay.grammar import not_starting_with
+from roleplay.character import FOREIGN_SCRIPTS
+from roleplay.grammar import reply_grammar
 
 
 def test_a_banned_start_is_ruled_out_and_everything_else_allowed() -> None:
-    grammar = not_starting_with(["Your system", "Every"])
+    grammar = reply_grammar(["Your system", "Every"])
     assert grammar is not None
     assert not allows(grammar, " Your system has been down since twenty to ten!")
     assert not allows(grammar, "Every minute costs money.")
@@ -21,7 +23,7 @@ def test_a_banned_start_is_ruled_out_and_everything_else_allowed() -> None:
 
 def test_characters_that_mean_something_in_gbnf_are_taken_literally() -> None:
     starts = ['Ääh"]', "Mitä\\ -kello", "Jo [näin]^"]
-    grammar = not_starting_with(starts)
+    grammar = reply_grammar(starts)
     assert grammar is not None
     for start in starts:
         assert not allows(grammar, start + " lisää")
@@ -30,5 +32,23 @@ def test_characters_that_mean_something_in_gbnf_are_taken_literally() -> None:
 
 
 def test_nothing_to_rule_out_is_no_grammar() -> None:
-    assert not_starting_with([]) is None
-    assert not_starting_with([""]) is None
+    assert reply_grammar([]) is None
+    assert reply_grammar([""]) is None
+
+
+def test_foreign_scripts_are_ruled_out_everywhere_in_the_reply() -> None:
+    grammar = reply_grammar(["Your system"], FOREIGN_SCRIPTS)
+    assert grammar is not None
+    assert not allows(grammar, " Your system is down.")
+    assert allows(grammar, " Where is my refund? Ääh, sasodīts, ő, ø!")
+    assert not allows(grammar, " Where is my refund? 我的退款")  # Chinese after the start
+    assert not allows(grammar, "Где мой возврат?")  # Cyrillic at the very start
+    assert not allows(grammar, " Y我")  # inside the banned start's trie
+
+
+def test_scripts_alone_are_a_grammar_and_any_latin_text_fits() -> None:
+    grammar = reply_grammar([], FOREIGN_SCRIPTS)
+    assert grammar is not None
+    assert allows(grammar, "Velns parāvis, kur ir mana mašīna?")
+    assert allows(grammar, "")
+    assert not allows(grammar, "Velns, машина!")
