@@ -166,12 +166,15 @@ def test_case_ids_choose_from_both_sets() -> None:
         select_from([DEV, DEV[:1]], None)
 
 
-def test_the_shipped_heldout_calls_load_nine_per_language() -> None:
+def test_the_shipped_heldout_calls_load_twenty_good_ones_per_language() -> None:
+    # Issue 15's "at most 1 in 20 good calls" per language needs 20 good calls in each.
     inputs = inputs_from_settings(Settings(), ["judge"], judge_model=False, progress=False)
     calls = inputs.heldout_calls
-    assert len(calls) == 45
-    assert {c.language: sum(1 for d in calls if d.language == c.language) for c in calls} == {
-        "en": 9, "fi": 9, "lv": 9, "hu": 9, "no": 9}
+    assert len(calls) == 115
+    for language in ("en", "fi", "lv", "hu", "no"):
+        mine = [c for c in calls if c.language == language]
+        assert sum(c.quality == "good" for c in mine) == 20, language
+        assert sum(c.quality == "bad" for c in mine) == 3, language
     assert {c.split for c in calls} == {"heldout"}
     assert not {c.id for c in calls} & {c.id for c in inputs.dev_items}
     assert EvalFiles(Settings()).heldout_calls.name == "heldout_calls.jsonl"
@@ -187,3 +190,14 @@ def test_cli_case_may_name_a_heldout_call(tmp_path: Path) -> None:
     assert {(e.item_id, e.dataset) for e in result.evaluations} >= {
         (call, "heldout_calls"), ("en-good-crm-outage", "dev")}
     assert set(result.call_labels) == {call}
+
+
+def test_the_second_writers_calls_load_and_share_no_id_with_the_other_sets() -> None:
+    # evals/datasets/README.md: measured with `--reviewed`, so the loader must take them.
+    files = EvalFiles(Settings())
+    calls = load_dev_set(files.dev_set.parent / "second_writer.jsonl")
+    assert len(calls) == 60 and {c.split for c in calls} == {"calib"}
+    for language in ("en", "fi", "lv", "hu", "no"):
+        assert sum(c.language == language for c in calls) == 12, language
+    others = load_dev_set(files.dev_set) + load_dev_set(files.heldout_calls)
+    assert not {c.id for c in calls} & {c.id for c in others}
