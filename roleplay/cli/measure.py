@@ -31,6 +31,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_model and args.only == "personas":
         raise ConfigError("--no-model runs the judge section only (the detectors); the "
                           "persona contracts need the customer model")
+    if args.dev_set and (args.only == "personas" or args.replay or args.calibrate):
+        raise ConfigError("--dev-set measures the judge section on another file of labelled "
+                          "calls; use it with --only judge (or no --only), not with --replay "
+                          "or --calibrate")
     if args.reviewed and (args.only == "personas" or args.replay or args.calibrate):
         raise ConfigError("--reviewed adds the reviewed calls to a run of the judge section; "
                           "use it with --only judge (or no --only), not with --replay or "
@@ -66,7 +70,8 @@ def _eval_run(args: argparse.Namespace, settings: Settings) -> HarnessResult:
     inputs = inputs_from_settings(settings, sections, args.persona, args.k,
                                   _thresholds_file(args, settings), progress=not args.quiet,
                                   script_ids=args.script, case_ids=args.case,
-                                  judge_model=not args.no_model)
+                                  judge_model=not args.no_model,
+                                  dev_set=Path(args.dev_set) if args.dev_set else None)
     if args.reviewed:
         from roleplay.harness.devset import load_dev_set
 
@@ -234,6 +239,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--reviewed", metavar="FILE",
                    help="judge section: also measure agreement with the coaches on these "
                         "reviewed calls (`roleplay sessions export --reviewed --out FILE`)")
+    p.add_argument("--dev-set", metavar="FILE",
+                   help="judge section: measure on these labelled calls instead of "
+                        "evals/datasets/dev.jsonl (e.g. evals/datasets/second_writer.jsonl); "
+                        "with --case, only the named ones")
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("bench", help="time the engine against the bare model server")

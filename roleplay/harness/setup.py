@@ -104,10 +104,12 @@ def inputs_from_settings(settings: Settings, sections: Sequence[Section] = SECTI
                          thresholds_file: Path | None = None, progress: bool = True,
                          script_ids: Sequence[str] | None = None,
                          case_ids: Sequence[str] | None = None, judge_model: bool = True,
-                         ) -> HarnessInputs:
+                         dev_set: Path | None = None) -> HarnessInputs:
     """Return the inputs of a harness run on the configured backend.
 
     `judge_model=False` evaluates with the phrase detectors alone (no model call).
+    `dev_set`: the labelled calls the judge section is measured on, instead of
+    `evals/datasets/dev.jsonl` (for another development file such as the second writer's).
     """
     files = EvalFiles(settings)
     thresholds_file = thresholds_file or files.thresholds
@@ -134,7 +136,8 @@ def inputs_from_settings(settings: Settings, sections: Sequence[Section] = SECTI
         from roleplay.rubric import load_rubric
 
         inputs.dev_items, inputs.heldout_calls = select_from(
-            [load_dev_set(files.dev_set), load_dev_set(files.heldout_calls, split="heldout")],
+            [load_dev_set(dev_set or files.dev_set),
+             load_dev_set(files.heldout_calls, split="heldout")],
             case_ids)
         from roleplay.appraisal import appraiser_from_settings
 

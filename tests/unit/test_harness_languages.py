@@ -193,7 +193,6 @@ def test_cli_case_may_name_a_heldout_call(tmp_path: Path) -> None:
 
 
 def test_the_second_writers_calls_load_and_share_no_id_with_the_other_sets() -> None:
-    # evals/datasets/README.md: measured with `--reviewed`, so the loader must take them.
     files = EvalFiles(Settings())
     calls = load_dev_set(files.dev_set.parent / "second_writer.jsonl")
     assert len(calls) == 60 and {c.split for c in calls} == {"calib"}
@@ -201,3 +200,17 @@ def test_the_second_writers_calls_load_and_share_no_id_with_the_other_sets() -> 
         assert sum(c.language == language for c in calls) == 12, language
     others = load_dev_set(files.dev_set) + load_dev_set(files.heldout_calls)
     assert not {c.id for c in calls} & {c.id for c in others}
+
+
+def test_cli_dev_set_measures_the_judge_on_another_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # evals/datasets/README.md: the second writer's calls are measured this way.
+    other = _write(tmp_path / "other.jsonl", [DEV[0], DEV[1]])
+    t = write_thresholds(tmp_path / "t.yaml", thresholds())
+    main(["eval", "--no-model", "--dev-set", str(other), "--case", DEV[1].id, "--report-dir",
+          str(tmp_path), "--thresholds", str(t), "--quiet"], settings=Settings())
+    result = HarnessResult.model_validate_json((tmp_path / "results.json").read_text())
+    assert {(e.item_id, e.dataset) for e in result.evaluations} == {(DEV[1].id, "dev")}
+    capsys.readouterr()
+    assert main(["eval", "--calibrate", "--dev-set", str(other)], settings=Settings()) != 0
+    assert "--dev-set measures the judge section" in capsys.readouterr().err
