@@ -2,8 +2,9 @@
 
 Rules are `name ::= alt | alt | ...`, each alternative one of `[^chars] rest`, `[chars] name`,
 `""`; `root ::= [ ]? n0` or `root ::= rest`; `rest` is any text, or any text without the
-characters of `rest ::= [^chars]*`. A class may hold ranges (`\u0400-\u04ff`). Not llama.cpp's parser: a second reading of the
-same grammar, which fails the test when the two disagree on what the grammar means.
+characters of `rest ::= [^chars]*`. A class may hold ranges (`\u0400-\u04ff`). Not
+llama.cpp's parser: a second reading of the same grammar, which fails the test when the two
+disagree on what the grammar means.
 """
 
 from __future__ import annotations
