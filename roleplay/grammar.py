@@ -4,9 +4,9 @@ The one grammar: any text that does not start with one of some given words and h
 character of some given scripts. The small customer model copies a whole earlier line of the
 call from its first word on (114 of the 153 first drafts thrown away in a full personas run
 of the harness); a line that cannot start the same way is less likely to turn into the same
-line. Unlike `logit_bias`, which bans a word's
-tokens everywhere in the reply (and every subword of a long Finnish word), the grammar only
-rules out the start: the words stay free to be said later in the reply.
+line. Unlike `logit_bias`, which bans a word's tokens everywhere in the reply (and every
+subword of a long Finnish word), the grammar only rules out the start: the words stay free to
+be said later in the reply.
 
 llama.cpp's DRY sampler, which penalises continuing any run already in the prompt, was tried
 against the copies and left out (2026-12-01, seven personas, good and bad scripts, 51
